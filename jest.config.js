@@ -1,0 +1,43 @@
+// Jest runs in CommonJS mode (no --experimental-vm-modules): @swc/jest compiles TypeScript and
+// the ESM-only dependencies (jose, @nestjs/* 12) to CommonJS. swc does not type-check: that is
+// `pnpm typecheck`.
+
+/** @param {'typescript' | 'ecmascript'} syntax */
+const swc = (syntax) => [
+  '@swc/jest',
+  {
+    swcrc: false,
+    sourceMaps: 'inline',
+    module: { type: 'commonjs' },
+    jsc: {
+      target: 'es2022',
+      keepClassNames: true,
+      parser: syntax === 'typescript' ? { syntax, decorators: true } : { syntax },
+      transform: { legacyDecorator: true, decoratorMetadata: true },
+    },
+  },
+];
+
+// Packages shipped as ESM only. pnpm stores them under
+// node_modules/.pnpm/<name>@<version>/node_modules/<name>/, so the optional prefix is allowed.
+const esmOnly = ['jose', '@nestjs'];
+
+/** @type {import('jest').Config} */
+export default {
+  testEnvironment: 'node',
+  testMatch: ['<rootDir>/packages/*/test/**/*.test.ts'],
+  testPathIgnorePatterns: ['/node_modules/', '/dist/'],
+  moduleFileExtensions: ['ts', 'js', 'mjs', 'cjs', 'json'],
+  transform: {
+    '^.+\\.ts$': swc('typescript'),
+    '^.+\\.m?js$': swc('ecmascript'),
+  },
+  transformIgnorePatterns: [
+    `/node_modules/(?!(?:\\.pnpm/[^/]+/node_modules/)?(?:${esmOnly.join('|')})/)`,
+  ],
+  moduleNameMapper: {
+    '^@jwt-guard/([a-z-]+)$': '<rootDir>/packages/$1/src/index.ts',
+    '^(\\.{1,2}/.*)\\.js$': '$1',
+  },
+  testTimeout: 20000,
+};

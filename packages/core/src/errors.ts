@@ -1,0 +1,263 @@
+import { buildChallenge, type ChallengeParams } from './challenge.js';
+
+/**
+ * Every way a request can be refused, with the RFC 6750 error it maps to, its HTTP status and
+ * the fixed `error_description` sent to the client. The description never carries the token,
+ * a claim value, key material or an internal message: it is chosen by code alone.
+ */
+const CATALOG = {
+  ERR_TOKEN_MISSING: { status: 401, error: undefined, text: 'Authentication required' },
+  ERR_AUTHORIZATION_MALFORMED: {
+    status: 400,
+    error: 'invalid_request',
+    text: 'The Authorization header is malformed',
+  },
+  ERR_MULTIPLE_AUTHORIZATION: {
+    status: 400,
+    error: 'invalid_request',
+    text: 'More than one Authorization header was sent',
+  },
+  ERR_MULTIPLE_TOKENS: {
+    status: 400,
+    error: 'invalid_request',
+    text: 'The access token was sent by more than one method',
+  },
+  ERR_CROSS_SITE_REQUEST: {
+    status: 403,
+    error: undefined,
+    text: 'Cookie credentials are refused on a cross-site request',
+  },
+  ERR_TOKEN_TOO_LARGE: {
+    status: 401,
+    error: 'invalid_token',
+    text: 'The access token is too large',
+  },
+  ERR_TOKEN_MALFORMED: {
+    status: 401,
+    error: 'invalid_token',
+    text: 'The access token is malformed',
+  },
+  ERR_HEADER_INVALID: {
+    status: 401,
+    error: 'invalid_token',
+    text: 'The access token header is not acceptable',
+  },
+  ERR_TYPE_INVALID: {
+    status: 401,
+    error: 'invalid_token',
+    text: 'The access token has the wrong type',
+  },
+  ERR_ALGORITHM_NOT_ALLOWED: {
+    status: 401,
+    error: 'invalid_token',
+    text: 'The access token algorithm is not allowed',
+  },
+  ERR_KEY_NOT_FOUND: {
+    status: 401,
+    error: 'invalid_token',
+    text: 'No key is known for the access token',
+  },
+  ERR_SIGNATURE_INVALID: {
+    status: 401,
+    error: 'invalid_token',
+    text: 'The access token signature is invalid',
+  },
+  ERR_ISSUER_INVALID: {
+    status: 401,
+    error: 'invalid_token',
+    text: 'The access token issuer is not accepted',
+  },
+  ERR_AUDIENCE_INVALID: {
+    status: 401,
+    error: 'invalid_token',
+    text: 'The access token audience is not accepted',
+  },
+  ERR_TOKEN_EXPIRED: { status: 401, error: 'invalid_token', text: 'The access token expired' },
+  ERR_TOKEN_NOT_YET_VALID: {
+    status: 401,
+    error: 'invalid_token',
+    text: 'The access token is not valid yet',
+  },
+  ERR_TOKEN_TOO_OLD: { status: 401, error: 'invalid_token', text: 'The access token is too old' },
+  ERR_LIFETIME_EXCEEDED: {
+    status: 401,
+    error: 'invalid_token',
+    text: 'The access token lifetime is too long',
+  },
+  ERR_CLAIM_MISSING: {
+    status: 401,
+    error: 'invalid_token',
+    text: 'The access token lacks a required claim',
+  },
+  ERR_CLAIM_INVALID: {
+    status: 401,
+    error: 'invalid_token',
+    text: 'The access token has an invalid claim',
+  },
+  ERR_TOKEN_REVOKED: { status: 401, error: 'invalid_token', text: 'The access token was revoked' },
+  ERR_SCOPE_INSUFFICIENT: {
+    status: 403,
+    error: 'insufficient_scope',
+    text: 'The access token lacks a required scope',
+  },
+  ERR_CLAIM_MISMATCH: {
+    status: 403,
+    error: 'insufficient_scope',
+    text: 'The access token does not meet the requirements of this resource',
+  },
+  ERR_KEYS_UNAVAILABLE: {
+    status: 503,
+    error: undefined,
+    text: 'The signing keys are unavailable',
+  },
+  ERR_STORE_UNAVAILABLE: {
+    status: 503,
+    error: undefined,
+    text: 'The token store is unavailable',
+  },
+} as const satisfies Record<string, { status: number; error: string | undefined; text: string }>;
+
+/** The stable code of a request-time error; part of the public contract. */
+export type ErrorCode = keyof typeof CATALOG;
+
+/** The RFC 6750 §3.1 error attribute of a challenge. */
+export type BearerErrorCode = NonNullable<(typeof CATALOG)[ErrorCode]['error']>;
+
+/** Every code of {@link ErrorCode}, for exhaustive tests and documentation tables. */
+export const ERROR_CODES = Object.freeze(Object.keys(CATALOG) as ErrorCode[]);
+
+/** Extra facts an error may carry into its challenge; never claim values. */
+export interface ErrorDetails {
+  /** The scopes a route requires (for `insufficient_scope`). */
+  readonly scope?: readonly string[] | undefined;
+  /** The original error, kept for logs on the server side only. */
+  readonly cause?: unknown;
+  /** Which route requirement failed, for audit events. */
+  readonly requirement?: string | undefined;
+}
+
+/**
+ * The one error class the guard throws at request time. `code` is stable and narrows in a
+ * `switch`; `status`, `headers` and `expose` follow the `http-errors` convention, so the
+ * default error handlers of Express and Koa render the RFC 6750 challenge as they are.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await guard.authenticate(request);
+ * } catch (err) {
+ *   if (isJwtGuardError(err) && err.code === 'ERR_TOKEN_EXPIRED') refreshAndRetry();
+ *   else throw err;
+ * }
+ * ```
+ */
+export class JwtGuardError extends Error {
+  override readonly name: string = 'JwtGuardError';
+  /** Stable machine-readable code. */
+  readonly code: ErrorCode;
+  /** HTTP status to answer with. */
+  readonly status: number;
+  /** Same as `status`, for frameworks that read `statusCode`. */
+  readonly statusCode: number;
+  /** Response headers, notably the RFC 6750 `WWW-Authenticate` challenge. */
+  readonly headers: Readonly<Record<string, string>>;
+  /** Whether `message` may be shown to the client (it is a fixed text in every case). */
+  readonly expose: boolean;
+  /** The RFC 6750 error attribute, when the challenge has one. */
+  readonly bearerError: BearerErrorCode | undefined;
+  /** The scopes the route required, for `insufficient_scope`. */
+  readonly requiredScopes: readonly string[] | undefined;
+  /** Which requirement failed (e.g. `scope`, `claim:tenant`); no claim values. */
+  readonly requirement: string | undefined;
+
+  readonly #details: ErrorDetails;
+
+  constructor(code: ErrorCode, details: ErrorDetails = {}, challenge: ChallengeParams = {}) {
+    const entry = CATALOG[code];
+    super(entry.text, details.cause === undefined ? undefined : { cause: details.cause });
+    this.#details = details;
+    this.code = code;
+    this.status = entry.status;
+    this.statusCode = entry.status;
+    this.expose = entry.status < 500;
+    this.bearerError = entry.error;
+    this.requiredScopes = details.scope;
+    this.requirement = details.requirement;
+    const headers: Record<string, string> = {};
+    // RFC 6750 §3: a challenge on every 401, and on 400/403 when it names an error; a 503 or a
+    // CSRF refusal is not an authentication problem and carries none.
+    if (entry.status === 401 || entry.error !== undefined) {
+      headers['WWW-Authenticate'] = buildChallenge({
+        ...challenge,
+        error: entry.error,
+        errorDescription: entry.error === undefined ? undefined : entry.text,
+        scope: details.scope,
+      });
+    }
+    this.headers = Object.freeze(headers);
+  }
+
+  /**
+   * The same error with a challenge that carries the deployment's attributes (realm,
+   * resource metadata); the guard calls it once, on the way out.
+   */
+  withChallenge(challenge: ChallengeParams): JwtGuardError {
+    return new JwtGuardError(this.code, this.#details, challenge);
+  }
+
+  /** The body an API may send: code and fixed description, nothing from the request. */
+  toJSON(): { error: string; code: ErrorCode; message: string } {
+    return { error: this.bearerError ?? 'unauthorized', code: this.code, message: this.message };
+  }
+}
+
+/**
+ * Raised at construction when options are wrong; the message says how to fix them. Never
+ * raised while serving a request.
+ *
+ * @example
+ * ```ts
+ * try { createGuard({ issuer: 'https://idp.example/' } as GuardOptions); }
+ * catch (err) { if (err instanceof ConfigurationError) console.error(err.message); }
+ * ```
+ */
+export class ConfigurationError extends Error {
+  override readonly name = 'ConfigurationError';
+  readonly code = 'ERR_INVALID_OPTIONS' as const;
+}
+
+/**
+ * True for any error the guard raised at request time, also across duplicate installs
+ * (it checks the shape, not only `instanceof`).
+ *
+ * @example
+ * ```ts
+ * app.use((err, req, res, next) => isJwtGuardError(err) ? res.status(err.status).json(err) : next(err));
+ * ```
+ */
+export function isJwtGuardError(value: unknown): value is JwtGuardError {
+  if (value instanceof JwtGuardError) return true;
+  if (typeof value !== 'object' || value === null) return false;
+  const candidate = value as { name?: unknown; code?: unknown };
+  return (
+    candidate.name === 'JwtGuardError' &&
+    typeof candidate.code === 'string' &&
+    Object.hasOwn(CATALOG, candidate.code)
+  );
+}
+
+/**
+ * The fixed description of a code, for documentation and custom renderers.
+ *
+ * @example
+ * ```ts
+ * describeError('ERR_TOKEN_EXPIRED'); // { status: 401, error: 'invalid_token', text: 'The access token expired' }
+ * ```
+ */
+export function describeError(code: ErrorCode): {
+  status: number;
+  error: BearerErrorCode | undefined;
+  text: string;
+} {
+  return CATALOG[code];
+}

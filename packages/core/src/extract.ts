@@ -1,0 +1,121 @@
+import { JwtGuardError } from './errors.js';
+import { headerValues, type GuardRequest } from './request.js';
+
+/** Where a token may be sent. Only `header` is on by default (RFC 6750 §2.1). */
+export type TokenLocation = 'header' | 'cookie' | 'query';
+
+/** Resolved extraction rules. */
+export interface ExtractionPolicy {
+  readonly header: boolean;
+  readonly query: boolean;
+  readonly cookie:
+    { readonly name: string; readonly allowedOrigins: ReadonlySet<string> } | undefined;
+  readonly maxTokenBytes: number;
+}
+
+// RFC 6750 §2.1 b64token.
+const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+function fromAuthorization(request: GuardRequest, maxBytes: number): string | undefined {
+  const values = headerValues(request.headers, 'authorization');
+  if (values.length === 0) return undefined;
+  // Two headers may be read differently by a proxy and by us: refuse instead of guessing.
+  if (values.length > 1) throw new JwtGuardError('ERR_MULTIPLE_AUTHORIZATION');
+  const value = (values[0] as string).trim();
+  const space = value.indexOf(' ');
+  const scheme = space === -1 ? value : value.slice(0, space);
+  // RFC 9110 §11.1: the scheme is case-insensitive. Another scheme (Basic, …) is no bearer
+  // credential at all, answered like a missing one.
+  if (scheme.toLowerCase() !== 'bearer') return undefined;
+  const credentials = space === -1 ? '' : value.slice(space + 1).trimStart();
+  if (credentials.length > maxBytes) throw new JwtGuardError('ERR_TOKEN_TOO_LARGE');
+  if (!B64TOKEN.test(credentials)) throw new JwtGuardError('ERR_AUTHORIZATION_MALFORMED');
+  return credentials;
+}
+
+function fromQuery(request: GuardRequest): string | undefined {
+  const mark = request.url.indexOf('?');
+  if (mark === -1) return undefined;
+  const values = new URLSearchParams(request.url.slice(mark + 1)).getAll('access_token');
+  if (values.length > 1) throw new JwtGuardError('ERR_MULTIPLE_TOKENS');
+  return values[0];
+}
+
+function cookieValues(request: GuardRequest, name: string): string[] {
+  if (request.cookies !== undefined) {
+    const value = request.cookies[name];
+    return value === undefined ? [] : [value];
+  }
+  const values: string[] = [];
+  for (const header of headerValues(request.headers, 'cookie')) {
+    for (const pair of header.split(';')) {
+      const eq = pair.indexOf('=');
+      if (eq !== -1 && pair.slice(0, eq).trim() === name) values.push(pair.slice(eq + 1).trim());
+    }
+  }
+  return values;
+}
+
+// A browser attaches cookies to cross-site requests; for an unsafe method the request must
+// prove it comes from our own pages (OWASP CSRF cheat sheet: Fetch Metadata, then Origin).
+function checkSameOrigin(request: GuardRequest, allowedOrigins: ReadonlySet<string>): void {
+  if (SAFE_METHODS.has(request.method.toUpperCase())) return;
+  const site = headerValues(request.headers, 'sec-fetch-site');
+  if (site.length === 1 && site[0] === 'same-origin') return;
+  const origins = headerValues(request.headers, 'origin');
+  if (origins.length === 1) {
+    const origin = origins[0] as string;
+    if (allowedOrigins.has(origin)) return;
+    const hosts = headerValues(request.headers, 'host');
+    if (hosts.length === 1 && origin !== 'null') {
+      try {
+        if (new URL(origin).host === hosts[0]) return;
+      } catch {
+        // An unparsable Origin is no proof.
+      }
+    }
+  }
+  throw new JwtGuardError('ERR_CROSS_SITE_REQUEST');
+}
+
+function fromCookie(
+  request: GuardRequest,
+  policy: NonNullable<ExtractionPolicy['cookie']>,
+): string | undefined {
+  const values = cookieValues(request, policy.name);
+  if (values.length === 0) return undefined;
+  if (values.length > 1) throw new JwtGuardError('ERR_MULTIPLE_TOKENS');
+  checkSameOrigin(request, policy.allowedOrigins);
+  return values[0];
+}
+
+/**
+ * Finds the one access token of a request. No token → 401 without an error attribute; a
+ * token sent twice or by two methods → 400 `invalid_request` (RFC 6750 §2: a client must
+ * use only one method).
+ *
+ * @example
+ * ```ts
+ * const token = extractToken({ method: 'GET', url: '/', headers: ['Authorization', 'Bearer eyJ…'] }, policy);
+ * ```
+ */
+export function extractToken(request: GuardRequest, policy: ExtractionPolicy): string {
+  const found: string[] = [];
+  if (policy.header) {
+    const token = fromAuthorization(request, policy.maxTokenBytes);
+    if (token !== undefined) found.push(token);
+  }
+  if (policy.query) {
+    const token = fromQuery(request);
+    if (token !== undefined) found.push(token);
+  }
+  if (policy.cookie !== undefined) {
+    const token = fromCookie(request, policy.cookie);
+    if (token !== undefined) found.push(token);
+  }
+  if (found.length > 1) throw new JwtGuardError('ERR_MULTIPLE_TOKENS');
+  const token = found[0];
+  if (token === undefined || token === '') throw new JwtGuardError('ERR_TOKEN_MISSING');
+  return token;
+}

@@ -1,0 +1,41 @@
+export { createGuard, type Guard } from './guard.js';
+export type { AudienceOption, GuardOptions, IssuerOptions, JwksOptions } from './options.js';
+export type { AuthContext } from './context.js';
+export type { AccessTokenClaims, Claims, RegisteredClaims } from './claims.js';
+export {
+  ConfigurationError,
+  ERROR_CODES,
+  JwtGuardError,
+  describeError,
+  isJwtGuardError,
+  type BearerErrorCode,
+  type ErrorCode,
+} from './errors.js';
+export { buildChallenge, type ChallengeInput, type ChallengeParams } from './challenge.js';
+export {
+  checkRequirement,
+  defineRequirement,
+  mergeRequirements,
+  type ClaimCondition,
+  type ClaimPredicate,
+  type ClaimValue,
+  type Requirement,
+  type RequirementSpec,
+} from './requirements.js';
+export { readScopes, type ScopeClaim } from './scopes.js';
+export { extractToken, type TokenLocation } from './extract.js';
+export { headerValues, type GuardRequest, type HeadersInput } from './request.js';
+export { DEFAULT_ALGORITHMS, isAlgorithm, type Algorithm } from './algorithms.js';
+export { createJwsVerifier, type VerifiedJws } from './jws.js';
+export { createStaticKeySource, type JsonWebKeySet, type KeyInput } from './keys/static.js';
+export type { KeySource } from './keys/source.js';
+export type { VerificationKey } from './keys/key.js';
+export type { Clock } from './clock.js';
+export type {
+  GuardEvent,
+  KeySkippedEvent,
+  KeysRefreshFailedEvent,
+  KeysRefreshedEvent,
+  TokenAcceptedEvent,
+  TokenRejectedEvent,
+} from './events.js';

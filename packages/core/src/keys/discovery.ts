@@ -1,0 +1,46 @@
+import { FetchError, fetchJsonObject, isTrustedKeyUrl, type FetchLimits } from './http.js';
+
+/**
+ * The metadata URLs to try for an issuer: OpenID Connect Discovery 1.0 §4 (path appended),
+ * then RFC 8414 §3.1 (well-known segment inserted before the issuer's path).
+ */
+export function discoveryUrls(issuer: string): string[] {
+  const url = new URL(issuer);
+  const path = url.pathname.replace(/\/+$/, '');
+  return [
+    `${url.origin}${path}/.well-known/openid-configuration`,
+    `${url.origin}/.well-known/oauth-authorization-server${path}`,
+  ];
+}
+
+/**
+ * Finds an issuer's `jwks_uri` by discovery and remembers it. The document must name the
+ * configured issuer exactly (OIDC Discovery §4.3, RFC 8414 §3.3) and its `jwks_uri` must be
+ * HTTPS (or loopback HTTP); a URL from a token is never used.
+ */
+export function createJwksLocator(issuer: string, limits: FetchLimits): () => Promise<string> {
+  let found: string | undefined;
+  return async () => {
+    if (found !== undefined) return found;
+    let lastError: unknown;
+    for (const url of discoveryUrls(issuer)) {
+      let document: Record<string, unknown>;
+      try {
+        document = await fetchJsonObject(url, limits);
+      } catch (error) {
+        lastError = error;
+        continue;
+      }
+      if (document.issuer !== issuer) {
+        throw new FetchError(`discovery document at ${url} names another issuer`);
+      }
+      const jwksUri = document.jwks_uri;
+      if (typeof jwksUri !== 'string' || !isTrustedKeyUrl(jwksUri)) {
+        throw new FetchError(`discovery document at ${url} has no usable HTTPS "jwks_uri"`);
+      }
+      found = jwksUri;
+      return jwksUri;
+    }
+    throw new FetchError(`discovery failed for ${issuer}`, { cause: lastError });
+  };
+}

@@ -1,0 +1,154 @@
+import type { Algorithm } from '../algorithms.js';
+import type { Clock } from '../clock.js';
+import { JwtGuardError } from '../errors.js';
+import type { EmitEvent } from '../events.js';
+import { fetchJsonObject, type FetchLimits } from './http.js';
+import { importJwk, type VerificationKey } from './key.js';
+import { createKeySet, type KeySet, type KeySource } from './source.js';
+
+/** Freshness policy of a remote key set. */
+export interface JwksPolicy {
+  /** Keys older than this are refreshed in the background. */
+  readonly cacheMaxAgeSeconds: number;
+  /** Unknown `kid` refetches at most once per cooldown: a flood of random kids costs one fetch. */
+  readonly cooldownSeconds: number;
+  /** While refreshes fail, keys this old are still served; older ones are dropped. */
+  readonly staleIfErrorSeconds: number;
+}
+
+export interface RemoteKeySourceOptions {
+  /** Resolves the JWKS URL (fixed, or found by discovery); called before each fetch. */
+  readonly locate: () => Promise<string>;
+  /** Names the source in events (the configured URL or issuer), never a token value. */
+  readonly label: string;
+  readonly allowed: readonly Algorithm[];
+  readonly policy: JwksPolicy;
+  readonly limits: FetchLimits;
+  readonly clock: Clock;
+  readonly emit: EmitEvent;
+}
+
+// Published key sets stay small; a cap keeps a hostile or broken endpoint from filling memory.
+const MAX_KEYS = 100;
+
+/**
+ * A key source over a remote JWKS: one fetch in flight at a time, refresh after max age,
+ * cooldown on unknown `kid`, stale-if-error, and key objects kept across refreshes when the
+ * JWK did not change (so cached verifications survive a routine refresh).
+ */
+export function createRemoteKeySource(options: RemoteKeySourceOptions): KeySource {
+  const { policy, clock, emit } = options;
+  let set: KeySet | undefined;
+  let byJwk = new Map<string, VerificationKey>();
+  let fetchedAtMs = -Infinity;
+  let attemptedAtMs = -Infinity;
+  let lastAttemptFailed = false;
+  let inflight: Promise<void> | undefined;
+
+  async function load(): Promise<void> {
+    attemptedAtMs = clock.nowMs();
+    try {
+      const uri = await options.locate();
+      const document = await fetchJsonObject(uri, options.limits);
+      if (!Array.isArray(document.keys)) throw new Error('the document has no "keys" array');
+      const next = new Map<string, VerificationKey>();
+      for (const jwk of document.keys.slice(0, MAX_KEYS)) {
+        const id = JSON.stringify(jwk);
+        const known = byJwk.get(id) ?? next.get(id);
+        if (known) {
+          next.set(id, known);
+          continue;
+        }
+        const imported = importJwk(jwk, options.allowed);
+        if (imported.ok) next.set(id, imported.key);
+        else {
+          const kid = (jwk as { kid?: unknown }).kid;
+          emit({
+            type: 'keys.key_skipped',
+            source: options.label,
+            kid: typeof kid === 'string' ? kid : undefined,
+            reason: imported.reason,
+          });
+        }
+      }
+      byJwk = next;
+      set = createKeySet([...next.values()]);
+      fetchedAtMs = clock.nowMs();
+      lastAttemptFailed = false;
+      emit({ type: 'keys.refreshed', source: options.label, keyCount: next.size });
+    } catch (error) {
+      lastAttemptFailed = true;
+      emit({
+        type: 'keys.refresh_failed',
+        source: options.label,
+        reason: error instanceof Error ? error.message : 'unknown failure',
+      });
+      throw error;
+    }
+  }
+
+  function refresh(): Promise<void> {
+    inflight ??= load().finally(() => {
+      inflight = undefined;
+    });
+    return inflight;
+  }
+
+  function unavailable(cause?: unknown): JwtGuardError {
+    return new JwtGuardError('ERR_KEYS_UNAVAILABLE', { cause });
+  }
+
+  async function usableSet(): Promise<KeySet> {
+    const age = clock.nowMs() - fetchedAtMs;
+    if (
+      set !== undefined &&
+      age <= (policy.cacheMaxAgeSeconds + policy.staleIfErrorSeconds) * 1000
+    ) {
+      // Stale-while-revalidate: callers keep the current keys while one refresh runs.
+      if (age > policy.cacheMaxAgeSeconds * 1000 && inflight === undefined && !inCooldown()) {
+        refresh().catch(() => undefined);
+      }
+      return set;
+    }
+    try {
+      await refresh();
+    } catch (error) {
+      throw unavailable(error);
+    }
+    return set as unknown as KeySet;
+  }
+
+  function inCooldown(): boolean {
+    return clock.nowMs() - attemptedAtMs < policy.cooldownSeconds * 1000;
+  }
+
+  return {
+    async select(kid, algorithm) {
+      let current = await usableSet();
+      let found = current.candidates(kid, algorithm);
+      if (found.length > 0) return found;
+      if (inflight !== undefined || !inCooldown()) {
+        try {
+          await refresh();
+        } catch (error) {
+          throw unavailable(error);
+        }
+        current = set as KeySet;
+        found = current.candidates(kid, algorithm);
+        if (found.length > 0) return found;
+      } else if (lastAttemptFailed) {
+        // The key may exist at an issuer we cannot reach: an outage, not a bad token.
+        throw unavailable();
+      }
+      throw new JwtGuardError('ERR_KEY_NOT_FOUND');
+    },
+    has: (key) => set?.has(key) ?? false,
+    async hydrate() {
+      try {
+        await refresh();
+      } catch (error) {
+        throw unavailable(error);
+      }
+    },
+  };
+}

@@ -1,0 +1,67 @@
+/**
+ * Request headers as a framework hands them over: Node's `rawHeaders` (a flat
+ * `[name, value, name, value, …]` list, which keeps repeated headers), a header object, or
+ * a WHATWG `Headers`. Pass `rawHeaders` where you have them: Node's parsed `headers` keep
+ * only the first of two `Authorization` headers, hiding an ambiguous request.
+ */
+export type HeadersInput =
+  | readonly string[]
+  | Readonly<Record<string, string | readonly string[] | undefined>>
+  | { forEach(callback: (value: string, name: string) => void): void };
+
+/**
+ * A framework-neutral request: what an adapter hands to core.
+ *
+ * @example
+ * ```ts
+ * const request: GuardRequest = { method: req.method, url: req.originalUrl, headers: req.rawHeaders };
+ * ```
+ */
+export interface GuardRequest {
+  readonly method: string;
+  /** Path and query as received (`/items?x=1`), or an absolute URL. */
+  readonly url: string;
+  readonly headers: HeadersInput;
+  /** Parsed cookies, when the framework already has them; otherwise `Cookie` is parsed. */
+  readonly cookies?: Readonly<Record<string, string | undefined>> | undefined;
+}
+
+/**
+ * Every value of one header (case-insensitive name), in order.
+ *
+ * @example
+ * ```ts
+ * headerValues(['Authorization', 'Bearer a', 'authorization', 'Bearer b'], 'authorization'); // ['Bearer a', 'Bearer b']
+ * ```
+ */
+export function headerValues(headers: HeadersInput, name: string): string[] {
+  const values: string[] = [];
+  if (Array.isArray(headers)) {
+    const list = headers as readonly string[];
+    for (let i = 0; i + 1 < list.length; i += 2) {
+      const key = list[i] as string;
+      if (key.length === name.length && key.toLowerCase() === name)
+        values.push(list[i + 1] as string);
+    }
+    return values;
+  }
+  if (typeof (headers as { forEach?: unknown }).forEach === 'function' && !isPlainRecord(headers)) {
+    (headers as { forEach(cb: (value: string, key: string) => void): void }).forEach(
+      (value, key) => {
+        if (key.toLowerCase() === name) values.push(value);
+      },
+    );
+    return values;
+  }
+  for (const [key, value] of Object.entries(headers as Record<string, unknown>)) {
+    if (key.toLowerCase() !== name || value === undefined) continue;
+    if (Array.isArray(value)) values.push(...(value as string[]));
+    else if (typeof value === 'string') values.push(value);
+  }
+  return values;
+}
+
+function isPlainRecord(value: object): boolean {
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return proto === Object.prototype || proto === null;
+}

@@ -1,0 +1,27 @@
+export {
+  ALL_ALGORITHMS,
+  ASYMMETRIC_ALGORITHMS,
+  createTestKey,
+  jwksOf,
+  testKeys,
+  type TestAlgorithm,
+  type TestKey,
+} from './keys.js';
+export { createTestClock, type TestClock } from './clock.js';
+export {
+  accessTokenClaims,
+  b64url,
+  createTokenFactory,
+  replaceSegment,
+  signBytes,
+  signJwt,
+  signRaw,
+  type AccessTokenClaimsInput,
+  type SignOptions,
+} from './tokens.js';
+export {
+  startKeyServer,
+  type KeyServer,
+  type KeyServerFault,
+  type KeyServerOptions,
+} from './server.js';
