@@ -3,10 +3,17 @@ import { createLruCache } from './cache.js';
 import { checkTimeClaims, deepFreeze, validateClaims, type Claims } from './claims.js';
 import type { AuthContext } from './context.js';
 import { JwtGuardError, isJwtGuardError } from './errors.js';
-import { identifier } from './events.js';
+import { identifier, type TokenRejectedEvent } from './events.js';
 import { extractToken } from './extract.js';
 import { parseJsonObject } from './json.js';
-import { checkProtectedHeader, decodeCompactJws, verifyJwsSignature } from './jws.js';
+import {
+  checkProtectedHeader,
+  createHeaderCache,
+  decodeCompactJws,
+  utf8,
+  verifyJwsSignature,
+  type DecodedJws,
+} from './jws.js';
 import type { VerificationKey } from './keys/key.js';
 import { resolveOptions, type GuardOptions, type ResolvedIssuer } from './options.js';
 import type { GuardRequest } from './request.js';
@@ -40,16 +47,22 @@ interface CacheEntry {
   readonly issuer: ResolvedIssuer;
 }
 
-/** Identifiers gathered while verifying, for the audit event of a refusal. */
+/** What was decoded before a refusal, for its audit event (read only when someone listens). */
 interface Facts {
-  iss?: string | undefined;
-  sub?: string | undefined;
-  jti?: string | undefined;
-  kid?: string | undefined;
-  alg?: string | undefined;
+  header?: Readonly<Record<string, unknown>>;
+  claims?: Readonly<Record<string, unknown>>;
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+function identifiersOf(facts: Facts): Omit<TokenRejectedEvent, 'type' | 'code'> {
+  const { header, claims } = facts;
+  return {
+    iss: identifier(claims?.iss),
+    sub: identifier(claims?.sub),
+    jti: identifier(claims?.jti),
+    kid: identifier(header?.kid),
+    alg: identifier(header?.alg),
+  };
+}
 
 // RFC 9068 §4: `at+jwt` (or its media type); plain `JWT` or none only outside strict mode.
 // Anything else (`dpop+jwt`, `logout+jwt`, …) was made for another purpose.
@@ -79,12 +92,13 @@ export function createGuard(options: GuardOptions): Guard {
   const resolved = resolveOptions(options);
   const { issuers, limits, extraction, clock, emit, strict } = resolved;
   const listening = options.onEvent !== undefined;
+  const headers = createHeaderCache();
   const cache =
     resolved.cacheMaxEntries > 0
       ? createLruCache<string, CacheEntry>(resolved.cacheMaxEntries)
       : undefined;
 
-  function refuse(error: unknown, facts: Facts, requirement?: string): never {
+  function rejection(error: unknown, facts: Facts): JwtGuardError {
     // Anything that is not ours is a defect, not a verdict on the token: refuse without
     // details rather than leak an internal message.
     const guardError = isJwtGuardError(error)
@@ -94,11 +108,11 @@ export function createGuard(options: GuardOptions): Guard {
       emit({
         type: 'token.rejected',
         code: guardError.code,
-        ...facts,
-        requirement: requirement ?? guardError.requirement,
+        ...identifiersOf(facts),
+        requirement: guardError.requirement,
       });
     }
-    throw resolved.challenge === undefined
+    return resolved.challenge === undefined
       ? guardError
       : guardError.withChallenge(resolved.challenge);
   }
@@ -119,36 +133,22 @@ export function createGuard(options: GuardOptions): Guard {
     return context;
   }
 
-  async function verifyFully(token: string, facts: Facts): Promise<AuthContext> {
-    const jws = decodeCompactJws(token, limits);
-    facts.kid = identifier(jws.header.kid);
-    facts.alg = identifier(jws.header.alg);
-    const algorithm: Algorithm = checkProtectedHeader(jws.header, resolved.algorithms);
-    checkType(jws.header.typ, strict);
-    let text: string;
-    try {
-      text = utf8.decode(jws.payload);
-    } catch {
-      throw new JwtGuardError('ERR_TOKEN_MALFORMED');
-    }
-    const parsed = parseJsonObject(text, limits.maxJsonDepth);
-    if (!parsed.ok) throw new JwtGuardError('ERR_TOKEN_MALFORMED');
-    const claims = parsed.value;
-    facts.iss = identifier(claims.iss);
-    facts.sub = identifier(claims.sub);
-    facts.jti = identifier(claims.jti);
-    // The unverified `iss` only chooses whose keys to try, by exact string match; a token
-    // naming issuer A can never be checked with issuer B's keys.
-    const issuer = typeof claims.iss === 'string' ? issuers.get(claims.iss) : undefined;
-    if (issuer === undefined) throw new JwtGuardError('ERR_ISSUER_INVALID');
-    if (!issuer.algorithms.includes(algorithm))
-      throw new JwtGuardError('ERR_ALGORITHM_NOT_ALLOWED');
-    const key = await verifyJwsSignature(jws, algorithm, issuer.keys);
+  // Everything after the signature: claims, context, cache. Synchronous.
+  function complete(
+    token: string,
+    jws: DecodedJws,
+    claims: Record<string, unknown>,
+    issuer: ResolvedIssuer,
+    key: VerificationKey,
+  ): AuthContext {
     const valid: Claims = validateClaims(claims, issuer.claims, clock.nowMs() / 1000);
+    // Frozen only when cached: then one object serves many requests, and a handler that
+    // mutates it must not change what the next request sees.
+    const freeze = cache === undefined ? <T>(value: T): T => value : deepFreeze;
     const context: AuthContext = Object.freeze({
       token,
-      header: deepFreeze(jws.header),
-      claims: deepFreeze(valid),
+      header: jws.header,
+      claims: freeze(valid),
       scopes: Object.freeze(readScopes(valid, issuer.scopeClaim)),
       issuer: issuer.issuer,
       subject: valid.sub,
@@ -157,54 +157,86 @@ export function createGuard(options: GuardOptions): Guard {
     return context;
   }
 
-  async function verify(token: string, facts: Facts): Promise<AuthContext> {
-    if (typeof token !== 'string') throw new JwtGuardError('ERR_TOKEN_MALFORMED');
+  function verifyFully(token: string, facts: Facts): AuthContext | Promise<AuthContext> {
+    const jws = decodeCompactJws(token, limits, headers);
+    facts.header = jws.header;
+    const algorithm: Algorithm = checkProtectedHeader(jws.header, resolved.algorithms);
+    checkType(jws.header.typ, strict);
+    const parsed = parseJsonObject(utf8(jws.payload), limits.maxJsonDepth);
+    if (!parsed.ok) throw new JwtGuardError('ERR_TOKEN_MALFORMED');
+    const claims = parsed.value;
+    facts.claims = claims;
+    // The unverified `iss` only chooses whose keys to try, by exact string match; a token
+    // naming issuer A can never be checked with issuer B's keys.
+    const issuer = typeof claims.iss === 'string' ? issuers.get(claims.iss) : undefined;
+    if (issuer === undefined) throw new JwtGuardError('ERR_ISSUER_INVALID');
+    if (!issuer.algorithms.includes(algorithm)) {
+      throw new JwtGuardError('ERR_ALGORITHM_NOT_ALLOWED');
+    }
+    const key = verifyJwsSignature(jws, algorithm, issuer.keys);
+    return key instanceof Promise
+      ? key.then((found) => complete(token, jws, claims, issuer, found))
+      : complete(token, jws, claims, issuer, key);
+  }
+
+  function fromCache(token: string): AuthContext | undefined {
     const hit = cache?.get(token);
-    if (hit !== undefined) {
-      if (hit.issuer.keys.has(hit.key)) {
-        try {
-          checkTimeClaims(hit.context.claims, hit.issuer.claims, clock.nowMs() / 1000);
-        } catch (error) {
-          cache?.delete(token);
-          throw error;
-        }
-        return accepted(hit.context, true);
-      }
+    if (hit === undefined) return undefined;
+    if (!hit.issuer.keys.has(hit.key)) {
       // The key left the published set: verify again, as if never seen.
       cache?.delete(token);
+      return undefined;
     }
-    return accepted(await verifyFully(token, facts), false);
+    try {
+      checkTimeClaims(hit.context.claims, hit.issuer.claims, clock.nowMs() / 1000);
+    } catch (error) {
+      cache?.delete(token);
+      throw error;
+    }
+    return accepted(hit.context, true);
+  }
+
+  function verify(token: unknown, facts: Facts): AuthContext | Promise<AuthContext> {
+    if (typeof token !== 'string') throw new JwtGuardError('ERR_TOKEN_MALFORMED');
+    const cached = fromCache(token);
+    if (cached !== undefined) return cached;
+    const verified = verifyFully(token, facts);
+    return verified instanceof Promise
+      ? verified.then((context) => accepted(context, false))
+      : accepted(verified, false);
+  }
+
+  // One promise per call, and none extra when verification ran synchronously.
+  function settle(
+    facts: Facts,
+    run: () => AuthContext | Promise<AuthContext>,
+  ): Promise<AuthContext> {
+    try {
+      const result = run();
+      return result instanceof Promise
+        ? result.catch((error: unknown) => {
+            throw rejection(error, facts);
+          })
+        : Promise.resolve(result);
+    } catch (error) {
+      return Promise.reject(rejection(error, facts));
+    }
   }
 
   return {
-    async authenticate(request) {
+    authenticate(request) {
       const facts: Facts = {};
-      try {
-        return await verify(extractToken(request, extraction), facts);
-      } catch (error) {
-        return refuse(error, facts);
-      }
+      return settle(facts, () => verify(extractToken(request, extraction), facts));
     },
-    async verify(token) {
+    verify(token) {
       const facts: Facts = {};
-      try {
-        return await verify(token, facts);
-      } catch (error) {
-        return refuse(error, facts);
-      }
+      return settle(facts, () => verify(token, facts));
     },
     authorize(auth, requirement) {
       try {
         checkRequirement(auth, requirement);
       } catch (error) {
-        const { claims } = auth;
-        refuse(error, {
-          iss: auth.issuer,
-          sub: identifier(claims.sub),
-          jti: identifier(claims.jti),
-          kid: identifier(auth.header.kid),
-          alg: identifier(auth.header.alg),
-        });
+        throw rejection(error, { header: auth.header, claims: auth.claims });
       }
     },
     async hydrate() {

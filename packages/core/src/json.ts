@@ -35,49 +35,57 @@ export function parseJsonObject(text: string, maxDepth: number): JsonResult {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return { ok: false, problem: 'not-object' };
   }
-  const problem = scanStructure(text, maxDepth);
-  return problem === undefined
-    ? { ok: true, value: value as Record<string, unknown> }
-    : { ok: false, problem };
+  const written = countWrittenMembers(text, maxDepth);
+  if (written < 0) return { ok: false, problem: 'too-deep' };
+  // JSON.parse keeps one member per name, so the text names more members than the result
+  // holds exactly when some object repeats a name.
+  if (written !== countMembers(value)) return { ok: false, problem: 'duplicate-key' };
+  return { ok: true, value: value as Record<string, unknown> };
 }
 
-// Runs after JSON.parse accepted the text, so the input is known to be well-formed JSON and
-// the scan only needs to follow strings and brackets.
-function scanStructure(text: string, maxDepth: number): JsonProblem | undefined {
-  const keys: (Set<string> | null)[] = [];
-  let expectKey = false;
-  let i = 0;
+// Members as written in the text, or -1 past `maxDepth`. Runs after JSON.parse accepted the
+// text, so it only needs to follow strings and brackets; a string right after `{` or after a
+// comma inside an object is a member name.
+function countWrittenMembers(text: string, maxDepth: number): number {
+  const inObject: boolean[] = [];
+  let depth = 0;
+  let members = 0;
+  let expectName = false;
   const length = text.length;
+  let i = 0;
   while (i < length) {
     const c = text.charCodeAt(i);
     if (c === QUOTE) {
-      const end = endOfString(text, i);
-      if (expectKey) {
-        const raw = text.slice(i + 1, end);
-        const key = raw.includes('\\') ? (JSON.parse(`"${raw}"`) as string) : raw;
-        const set = keys[keys.length - 1];
-        if (set) {
-          if (set.has(key)) return 'duplicate-key';
-          set.add(key);
-        }
-        expectKey = false;
+      if (expectName) {
+        members++;
+        expectName = false;
       }
-      i = end + 1;
+      i = endOfString(text, i) + 1;
       continue;
     }
     if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
-      if (keys.length >= maxDepth) return 'too-deep';
-      keys.push(c === OPEN_OBJECT ? new Set() : null);
-      expectKey = c === OPEN_OBJECT;
+      if (++depth > maxDepth) return -1;
+      inObject[depth] = c === OPEN_OBJECT;
+      expectName = c === OPEN_OBJECT;
     } else if (c === CLOSE_OBJECT || c === CLOSE_ARRAY) {
-      keys.pop();
-      expectKey = false;
+      depth--;
     } else if (c === COMMA) {
-      expectKey = keys[keys.length - 1] !== null;
+      expectName = inObject[depth] === true;
     }
     i++;
   }
-  return undefined;
+  return members;
+}
+
+function countMembers(value: unknown): number {
+  if (typeof value !== 'object' || value === null) return 0;
+  let count = 0;
+  if (Array.isArray(value)) {
+    for (const item of value) count += countMembers(item);
+    return count;
+  }
+  for (const name in value) count += 1 + countMembers((value as Record<string, unknown>)[name]);
+  return count;
 }
 
 function endOfString(text: string, start: number): number {

@@ -1,6 +1,8 @@
+import { isUtf8 } from 'node:buffer';
 import { isAlgorithm, type Algorithm } from './algorithms.js';
-import { decodeBase64Url } from './base64url.js';
-import { JwtGuardError } from './errors.js';
+import { hasCanonicalEnd } from './base64url.js';
+import { JwtGuardError, isJwtGuardError } from './errors.js';
+import { deepFreeze } from './claims.js';
 import { parseJsonObject } from './json.js';
 import type { VerificationKey } from './keys/key.js';
 import type { KeySource } from './keys/source.js';
@@ -22,6 +24,15 @@ export interface JwsLimits {
 }
 
 const MAX_KID_LENGTH = 1024;
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+$/;
+
+/**
+ * Decodes UTF-8 strictly (RFC 8259 §8.1); invalid sequences give a string JSON.parse refuses
+ * instead of silently becoming U+FFFD.
+ */
+export function utf8(bytes: Buffer): string {
+  return isUtf8(bytes) ? bytes.toString('utf8') : '\u0000';
+}
 
 /**
  * Splits and decodes a compact JWS (RFC 7515 §7.1): exactly three segments, strict base64url,
@@ -32,34 +43,56 @@ const MAX_KID_LENGTH = 1024;
  * const jws = decodeCompactJws(token, { maxTokenBytes: 8192, maxJsonDepth: 16 });
  * ```
  */
-export function decodeCompactJws(token: string, limits: JwsLimits): DecodedJws {
+export function decodeCompactJws(
+  token: string,
+  limits: JwsLimits,
+  headers?: Map<string, Readonly<Record<string, unknown>>>,
+): DecodedJws {
   if (token.length > limits.maxTokenBytes) throw new JwtGuardError('ERR_TOKEN_TOO_LARGE');
+  // Three segments exactly, each strict base64url: a fourth dot means JWE or garbage; an
+  // empty signature is an unsecured JWS (`alg: none`), which is never accepted.
+  if (!COMPACT_JWS.test(token)) throw new JwtGuardError('ERR_TOKEN_MALFORMED');
   const first = token.indexOf('.');
   const second = token.indexOf('.', first + 1);
-  // Three segments exactly: a fourth dot means JWE or JSON-ish garbage; an empty signature is
-  // an unsecured JWS (`alg: none`), which is never accepted.
   if (
-    first <= 0 ||
-    second < 0 ||
-    token.indexOf('.', second + 1) !== -1 ||
-    second === token.length - 1
+    !hasCanonicalEnd(token, 0, first) ||
+    !hasCanonicalEnd(token, first + 1, second) ||
+    !hasCanonicalEnd(token, second + 1, token.length)
   ) {
     throw new JwtGuardError('ERR_TOKEN_MALFORMED');
   }
-  const headerBytes = decodeBase64Url(token.slice(0, first));
-  const payload = decodeBase64Url(token.slice(first + 1, second));
-  const signature = decodeBase64Url(token.slice(second + 1));
-  if (headerBytes === undefined || payload === undefined || signature === undefined) {
-    throw new JwtGuardError('ERR_TOKEN_MALFORMED');
-  }
-  const header = parseJsonObject(headerBytes.toString('utf8'), limits.maxJsonDepth);
-  if (!header.ok) throw new JwtGuardError('ERR_TOKEN_MALFORMED');
   return {
-    header: header.value,
-    payload,
+    header: decodeHeader(token.slice(0, first), limits.maxJsonDepth, headers),
+    payload: Buffer.from(token.slice(first + 1, second), 'base64url'),
     signingInput: Buffer.from(token.slice(0, second), 'latin1'),
-    signature,
+    signature: Buffer.from(token.slice(second + 1), 'base64url'),
   };
+}
+
+// An issuer signs every token with one of a few headers, so decoded headers are kept by their
+// encoded text, frozen. The bound keeps a flood of distinct headers from growing memory.
+const MAX_CACHED_HEADERS = 64;
+
+/** A map for {@link decodeCompactJws} to keep decoded headers in. */
+export function createHeaderCache(): Map<string, Readonly<Record<string, unknown>>> {
+  return new Map();
+}
+
+function decodeHeader(
+  segment: string,
+  maxDepth: number,
+  headers: Map<string, Readonly<Record<string, unknown>>> | undefined,
+): Readonly<Record<string, unknown>> {
+  const known = headers?.get(segment);
+  if (known !== undefined) return known;
+  const parsed = parseJsonObject(utf8(Buffer.from(segment, 'base64url')), maxDepth);
+  if (!parsed.ok) throw new JwtGuardError('ERR_TOKEN_MALFORMED');
+  const header = deepFreeze(parsed.value);
+  if (headers !== undefined) {
+    if (headers.size >= MAX_CACHED_HEADERS) headers.clear();
+    headers.set(segment, header);
+  }
+  return header;
 }
 
 /**
@@ -94,16 +127,55 @@ export function checkProtectedHeader(
 
 /**
  * Verifies the signature with the keys the source selects for the header's `kid` and the
- * already-checked algorithm; returns the key that verified.
+ * already-checked algorithm; returns the key that verified. Synchronous when the key source
+ * answers synchronously.
+ *
+ * @example
+ * ```ts
+ * const key = await verifyJwsSignature(jws, 'ES256', keySource);
+ * ```
  */
-export async function verifyJwsSignature(
+export function verifyJwsSignature(
   jws: DecodedJws,
   algorithm: Algorithm,
   keys: KeySource,
-): Promise<VerificationKey> {
-  const candidates = await keys.select(jws.header.kid as string | undefined, algorithm);
-  for (const key of candidates) {
-    if (key.verify(algorithm, jws.signingInput, jws.signature)) return key;
+): VerificationKey | Promise<VerificationKey> {
+  let candidates: ReturnType<KeySource['select']>;
+  try {
+    candidates = keys.select(jws.header.kid as string | undefined, algorithm);
+  } catch (error) {
+    throw asKeySourceError(error);
+  }
+  return candidates instanceof Promise
+    ? candidates.then(
+        (found) => firstVerifying(jws, algorithm, found),
+        (error: unknown) => {
+          throw asKeySourceError(error);
+        },
+      )
+    : firstVerifying(jws, algorithm, candidates);
+}
+
+// A key source that fails in its own way (a custom one calling a secrets manager) is an
+// outage of the keys: 503, with the original error kept as the cause for the server's logs.
+function asKeySourceError(error: unknown): JwtGuardError {
+  return isJwtGuardError(error)
+    ? error
+    : new JwtGuardError('ERR_KEYS_UNAVAILABLE', { cause: error });
+}
+
+function firstVerifying(
+  jws: DecodedJws,
+  algorithm: Algorithm,
+  candidates: readonly VerificationKey[],
+): VerificationKey {
+  // A custom key source may hand back nothing usable; that is never a pass.
+  if (!Array.isArray(candidates) || candidates.length === 0) {
+    throw new JwtGuardError('ERR_KEY_NOT_FOUND');
+  }
+  for (const key of candidates as readonly (VerificationKey | undefined)[]) {
+    if (typeof key?.verify !== 'function') continue;
+    if (key.verify(algorithm, jws.signingInput, jws.signature) === true) return key;
   }
   throw new JwtGuardError('ERR_SIGNATURE_INVALID');
 }

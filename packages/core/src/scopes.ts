@@ -22,7 +22,10 @@ export function readScopes(
 ): readonly string[] {
   const value = claims[claim];
   if (value === undefined) return [];
-  if (typeof value === 'string') return value.split(' ').filter((scope) => scope !== '');
+  if (typeof value === 'string') {
+    const scopes = value.split(' ');
+    return scopes.includes('') ? scopes.filter((scope) => scope !== '') : scopes;
+  }
   if (
     claim !== 'scope' &&
     Array.isArray(value) &&

@@ -25,3 +25,13 @@ export {
   type KeyServerFault,
   type KeyServerOptions,
 } from './server.js';
+export { bearerRequest, refusalOf, refusalOfSync, type Refusal } from './refusal.js';
+export { createEventRecorder, type EventRecorder } from './events.js';
+export {
+  loadWycheproofJws,
+  loadWycheproofSignatures,
+  type WycheproofJwsCase,
+  type WycheproofResult,
+  type WycheproofSignatureCase,
+  type WycheproofSignatureGroup,
+} from './wycheproof.js';

@@ -30,6 +30,9 @@ export interface RemoteKeySourceOptions {
 
 // Published key sets stay small; a cap keeps a hostile or broken endpoint from filling memory.
 const MAX_KEYS = 100;
+// After a failed fetch with no keys held, the next fetch waits this long at most (or the
+// cooldown, if shorter): an outage costs the issuer one fetch per interval, not one per request.
+const MAX_RETRY_BACKOFF_SECONDS = 5;
 
 /**
  * A key source over a remote JWKS: one fetch in flight at a time, refresh after max age,
@@ -98,57 +101,75 @@ export function createRemoteKeySource(options: RemoteKeySourceOptions): KeySourc
     return new JwtGuardError('ERR_KEYS_UNAVAILABLE', { cause });
   }
 
-  async function usableSet(): Promise<KeySet> {
+  // The current set when it may still be used, else undefined. Past max age it stays in use
+  // (stale-while-revalidate) while one refresh runs in the background, and past
+  // stale-if-error it is dropped.
+  function usableSet(): KeySet | undefined {
     const age = clock.nowMs() - fetchedAtMs;
     if (
-      set !== undefined &&
-      age <= (policy.cacheMaxAgeSeconds + policy.staleIfErrorSeconds) * 1000
+      set === undefined ||
+      age > (policy.cacheMaxAgeSeconds + policy.staleIfErrorSeconds) * 1000
     ) {
-      // Stale-while-revalidate: callers keep the current keys while one refresh runs.
-      if (age > policy.cacheMaxAgeSeconds * 1000 && inflight === undefined && !inCooldown()) {
-        refresh().catch(() => undefined);
-      }
-      return set;
+      return undefined;
     }
+    if (age > policy.cacheMaxAgeSeconds * 1000 && inflight === undefined && !inCooldown()) {
+      refresh().catch(() => undefined);
+    }
+    return set;
+  }
+
+  async function refreshOrFail(): Promise<KeySet> {
     try {
       await refresh();
     } catch (error) {
       throw unavailable(error);
     }
-    return set as unknown as KeySet;
+    return set as KeySet;
+  }
+
+  async function selectAfterMiss(
+    current: KeySet | undefined,
+    kid: string | undefined,
+    algorithm: Algorithm,
+  ): Promise<readonly VerificationKey[]> {
+    if (current === undefined && inflight === undefined && lastAttemptFailed && inRetryBackoff()) {
+      // No keys and the issuer just failed us: answer at once instead of fetching again for
+      // every request of an outage.
+      throw unavailable();
+    }
+    if (current === undefined || inflight !== undefined || !inCooldown()) {
+      const found = (await refreshOrFail()).candidates(kid, algorithm);
+      if (found.length > 0) return found;
+    } else if (lastAttemptFailed) {
+      // The key may exist at an issuer we cannot reach: an outage, not a bad token.
+      throw unavailable();
+    }
+    throw new JwtGuardError('ERR_KEY_NOT_FOUND');
   }
 
   function inCooldown(): boolean {
     return clock.nowMs() - attemptedAtMs < policy.cooldownSeconds * 1000;
   }
 
+  function inRetryBackoff(): boolean {
+    return (
+      clock.nowMs() - attemptedAtMs <
+      Math.min(policy.cooldownSeconds, MAX_RETRY_BACKOFF_SECONDS) * 1000
+    );
+  }
+
   return {
-    async select(kid, algorithm) {
-      let current = await usableSet();
-      let found = current.candidates(kid, algorithm);
-      if (found.length > 0) return found;
-      if (inflight !== undefined || !inCooldown()) {
-        try {
-          await refresh();
-        } catch (error) {
-          throw unavailable(error);
-        }
-        current = set as KeySet;
-        found = current.candidates(kid, algorithm);
-        if (found.length > 0) return found;
-      } else if (lastAttemptFailed) {
-        // The key may exist at an issuer we cannot reach: an outage, not a bad token.
-        throw unavailable();
-      }
-      throw new JwtGuardError('ERR_KEY_NOT_FOUND');
+    select(kid, algorithm) {
+      const current = usableSet();
+      const found = current?.candidates(kid, algorithm);
+      if (found !== undefined && found.length > 0) return found;
+      return selectAfterMiss(current, kid, algorithm);
     },
-    has: (key) => set?.has(key) ?? false,
+    // Asked on every cache hit: a key set past stale-if-error takes its cached tokens with it,
+    // and a set past max age starts its refresh even when only cached tokens arrive.
+    has: (key) => usableSet()?.has(key) ?? false,
     async hydrate() {
-      try {
-        await refresh();
-      } catch (error) {
-        throw unavailable(error);
-      }
+      await refreshOrFail();
     },
   };
 }

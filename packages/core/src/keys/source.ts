@@ -15,10 +15,14 @@ import type { VerificationKey } from './key.js';
 export interface KeySource {
   /**
    * The keys that may have signed a token with this `kid` and `alg`, in the order to try.
-   * Throws `ERR_KEY_NOT_FOUND` when none fits and `ERR_KEYS_UNAVAILABLE` when the keys
-   * cannot be had.
+   * Throws (or rejects with) `ERR_KEY_NOT_FOUND` when none fits and `ERR_KEYS_UNAVAILABLE`
+   * when the keys cannot be had. Answers synchronously when it can: the verification path
+   * then runs without a turn of the event loop.
    */
-  select(kid: string | undefined, algorithm: Algorithm): Promise<readonly VerificationKey[]>;
+  select(
+    kid: string | undefined,
+    algorithm: Algorithm,
+  ): readonly VerificationKey[] | Promise<readonly VerificationKey[]>;
   /** Whether the key is still published (a cached verification dies with its key). */
   has(key: VerificationKey): boolean;
   /** Loads the keys ahead of the first request; rejects when they cannot be had. */

@@ -63,9 +63,8 @@ export function createStaticKeySource(
   return {
     select(kid, algorithm) {
       const found = set.candidates(kid, algorithm);
-      return found.length > 0
-        ? Promise.resolve(found)
-        : Promise.reject(new JwtGuardError('ERR_KEY_NOT_FOUND'));
+      if (found.length === 0) throw new JwtGuardError('ERR_KEY_NOT_FOUND');
+      return found;
     },
     has: (key) => set.has(key),
     hydrate: () => Promise.resolve(),

@@ -1,0 +1,149 @@
+import { createGuard } from '@jwt-guard/core';
+import {
+  createTestClock,
+  createTestKey,
+  createTokenFactory,
+  refusalOf,
+  startKeyServer,
+  testKeys,
+  type KeyServer,
+  type KeyServerOptions,
+} from '@jwt-guard/testkit';
+
+const audience = 'https://api.example/';
+const keys = testKeys();
+const clock = createTestClock();
+
+const servers: KeyServer[] = [];
+async function serve(options: KeyServerOptions = {}): Promise<KeyServer> {
+  const server = await startKeyServer({ keys: [keys.ES256], ...options });
+  servers.push(server);
+  return server;
+}
+afterEach(() => Promise.all(servers.splice(0).map((server) => server.close())));
+
+function mint(issuer: string, tokenAudience: string = audience) {
+  return createTokenFactory({ issuer, audience: tokenAudience, clock });
+}
+
+describe('discovery', () => {
+  // OIDC Discovery 1.0 §4 appends the well-known path to the issuer; RFC 8414 §3.1 inserts
+  // it between host and path. A server may offer only one of them.
+  it.each([
+    { discovery: 'oidc', issuerPath: '' },
+    { discovery: 'oidc', issuerPath: '/tenant-a' },
+    { discovery: 'oauth', issuerPath: '' },
+    { discovery: 'oauth', issuerPath: '/tenant-a' },
+  ] as const)(
+    'finds the keys through $discovery metadata (issuer path "$issuerPath")',
+    async ({ discovery, issuerPath }) => {
+      const server = await serve({ discovery, issuerPath });
+      const guard = createGuard({ issuer: server.issuer, audience, clock });
+
+      await expect(guard.verify(mint(server.issuer).sign(keys.ES256))).resolves.toMatchObject({
+        issuer: server.issuer,
+      });
+      expect(server.hits.metadata).toBe(1);
+      expect(server.hits.jwks).toBe(1);
+    },
+  );
+
+  // OIDC Discovery §4.3, RFC 8414 §3.3: a document naming another issuer may be an
+  // attacker's; its keys are not used.
+  it('answers 503 when the document names another issuer', async () => {
+    const server = await serve({ metadata: { issuer: 'https://other-idp.example/' } });
+    const guard = createGuard({ issuer: server.issuer, audience, clock });
+
+    const error = await refusalOf(guard.verify(mint(server.issuer).sign(keys.ES256)));
+    expect(error).toMatchObject({ code: 'ERR_KEYS_UNAVAILABLE', status: 503 });
+    expect(error.headers['WWW-Authenticate']).toBeUndefined();
+    expect(server.hits.metadata).toBe(1);
+    expect(server.hits.jwks).toBe(0);
+  });
+
+  // Keys fetched over plain HTTP can be replaced by anyone on the path.
+  it('answers 503 when the jwks_uri is plain http on a non-loopback host', async () => {
+    const server = await serve({ metadata: { jwks_uri: 'http://idp.example/jwks.json' } });
+    const guard = createGuard({ issuer: server.issuer, audience, clock });
+
+    const error = await refusalOf(guard.verify(mint(server.issuer).sign(keys.ES256)));
+    expect(error).toMatchObject({ code: 'ERR_KEYS_UNAVAILABLE', status: 503 });
+    expect(server.hits.jwks).toBe(0);
+  });
+
+  it('recovers once the document is corrected', async () => {
+    const server = await serve({ metadata: { issuer: 'https://other-idp.example/' } });
+    const guard = createGuard({
+      issuer: server.issuer,
+      audience,
+      clock,
+      jwks: { cooldownSeconds: 0 },
+    });
+    const token = mint(server.issuer).sign(keys.ES256);
+    await refusalOf(guard.verify(token));
+
+    server.setMetadata({});
+    await expect(guard.verify(token)).resolves.toMatchObject({ issuer: server.issuer });
+  });
+
+  // RFC 8725 §3.10 and the jku/x5u CVE class: a URL in the token is the attacker's choice,
+  // so it must never be fetched, whatever the token claims.
+  it.each(['jku', 'x5u'])('never fetches a %s URL named in a token', async (member) => {
+    const server = await serve();
+    const attacker = await serve({ keys: [createTestKey('ES256', { kid: keys.ES256.kid })] });
+    const forged = createTestKey('ES256', { kid: keys.ES256.kid });
+    const guard = createGuard({ issuer: server.issuer, audience, clock });
+
+    const token = mint(server.issuer).sign(forged, {}, { header: { [member]: attacker.jwksUri } });
+    const error = await refusalOf(guard.verify(token));
+    expect(error).toMatchObject({ code: 'ERR_SIGNATURE_INVALID', status: 401 });
+    expect(attacker.hits).toEqual({ jwks: 0, metadata: 0, redirected: 0 });
+  });
+});
+
+describe('several issuers', () => {
+  it('verifies each token with its own issuer keys, audience and algorithms', async () => {
+    // The same kid at both issuers, so only the issuer decides which key is tried.
+    const keyA = createTestKey('ES256', { kid: 'shared-kid' });
+    const keyB = createTestKey('ES256', { kid: 'shared-kid' });
+    const serverA = await serve({ keys: [keyA, keys.RS256] });
+    const serverB = await serve({ keys: [keyB, keys.RS256] });
+    const guard = createGuard({
+      issuer: [
+        serverA.issuer,
+        { issuer: serverB.issuer, audience: 'other', algorithms: ['ES256'] },
+      ],
+      audience,
+      clock,
+    });
+    const fromA = mint(serverA.issuer);
+    const fromB = mint(serverB.issuer, 'other');
+
+    await expect(guard.verify(fromA.sign(keyA))).resolves.toMatchObject({ issuer: serverA.issuer });
+    await expect(guard.verify(fromA.sign(keys.RS256))).resolves.toMatchObject({
+      issuer: serverA.issuer,
+    });
+    await expect(guard.verify(fromB.sign(keyB))).resolves.toMatchObject({ issuer: serverB.issuer });
+
+    const refusals = await Promise.all(
+      [
+        // B's name, A's key: B's key with that kid does not verify it.
+        fromB.sign(keyA),
+        fromA.sign(keyB),
+        // Each issuer's own audience only.
+        mint(serverB.issuer).sign(keyB),
+        mint(serverA.issuer, 'other').sign(keyA),
+        // B allows ES256 only, though it publishes an RSA key too.
+        fromB.sign(keys.RS256),
+      ].map((token) => refusalOf(guard.verify(token))),
+    );
+    expect(refusals.map((error) => error.code)).toEqual([
+      'ERR_SIGNATURE_INVALID',
+      'ERR_SIGNATURE_INVALID',
+      'ERR_AUDIENCE_INVALID',
+      'ERR_AUDIENCE_INVALID',
+      'ERR_ALGORITHM_NOT_ALLOWED',
+    ]);
+    expect(refusals.map((error) => error.status)).toEqual([401, 401, 401, 401, 401]);
+  });
+});
