@@ -117,6 +117,13 @@ const CATALOG = {
   },
 } as const satisfies Record<string, { status: number; error: string | undefined; text: string }>;
 
+// The body's `error` when the challenge has none: RFC 6749 §4.1.2.1 names for 403 and 503.
+const FALLBACK_ERROR: Readonly<Record<number, string>> = {
+  401: 'unauthorized',
+  403: 'access_denied',
+  503: 'temporarily_unavailable',
+};
+
 /** The stable code of a request-time error; part of the public contract. */
 export type ErrorCode = keyof typeof CATALOG;
 
@@ -207,7 +214,11 @@ export class JwtGuardError extends Error {
 
   /** The body an API may send: code and fixed description, nothing from the request. */
   toJSON(): { error: string; code: ErrorCode; message: string } {
-    return { error: this.bearerError ?? 'unauthorized', code: this.code, message: this.message };
+    return {
+      error: this.bearerError ?? FALLBACK_ERROR[this.status] ?? 'unauthorized',
+      code: this.code,
+      message: this.message,
+    };
   }
 }
 

@@ -23,7 +23,7 @@ export {
   type RequirementSpec,
 } from './requirements.js';
 export { readScopes, type ScopeClaim } from './scopes.js';
-export { extractToken, type TokenLocation } from './extract.js';
+export { extractToken, type ExtractionPolicy, type TokenLocation } from './extract.js';
 export { headerValues, type GuardRequest, type HeadersInput } from './request.js';
 export { DEFAULT_ALGORITHMS, isAlgorithm, type Algorithm } from './algorithms.js';
 export { createJwsVerifier, type VerifiedJws } from './jws.js';

@@ -135,6 +135,22 @@ const KNOWN_OPTIONS = new Set([
   'jwks',
   'clock',
 ]);
+const NESTED_OPTIONS: readonly [keyof GuardOptions, ReadonlySet<string>][] = [
+  ['requiredClaims', new Set(['exp', 'iat', 'sub'])],
+  ['cookie', new Set(['name', 'allowedOrigins'])],
+  ['cache', new Set(['maxEntries'])],
+  [
+    'jwks',
+    new Set([
+      'cacheMaxAgeSeconds',
+      'cooldownSeconds',
+      'staleIfErrorSeconds',
+      'timeoutMs',
+      'maxResponseBytes',
+      'agent',
+    ]),
+  ],
+];
 const ISSUER_OPTIONS = new Set([
   'issuer',
   'audience',
@@ -197,9 +213,30 @@ function algorithmList(name: string, value: unknown): readonly Algorithm[] {
 
 function checkKnown(options: object, known: ReadonlySet<string>, where: string): void {
   for (const key of Object.keys(options)) {
-    if (!known.has(key))
-      fail(`${where}: unknown option "${key}"; see GuardOptions for the supported ones`);
+    if (known.has(key)) continue;
+    const near = [...known].find(
+      (name) => editDistance(name.toLowerCase(), key.toLowerCase()) <= 2,
+    );
+    fail(
+      `${where}: unknown option "${key}"; ${near === undefined ? `use one of ${[...known].join(', ')}` : `did you mean "${near}"?`}`,
+    );
   }
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(
+        (previous[j] as number) + 1,
+        (current[j - 1] as number) + 1,
+        (previous[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    }
+    previous = current;
+  }
+  return previous[b.length] as number;
 }
 
 interface SharedSources {
@@ -289,6 +326,10 @@ export function resolveOptions(options: GuardOptions): ResolvedOptions {
   if (options.onEvent !== undefined && typeof options.onEvent !== 'function')
     fail('"onEvent" must be a function');
   const emit = createEmitter(options.onEvent);
+  for (const [name, known] of NESTED_OPTIONS) {
+    const value = options[name];
+    if (typeof value === 'object' && value !== null) checkKnown(value, known, `"${name}"`);
+  }
   const required = options.requiredClaims ?? {};
   const requireExp = required.exp ?? true;
   const requireIat = required.iat ?? true;

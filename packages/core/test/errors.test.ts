@@ -209,6 +209,15 @@ describe('toJSON', () => {
       message: 'Authentication required',
     });
   });
+
+  // RFC 6749 §4.1.2.1 names, so a client reading only `error` still tells an outage from a denial.
+  it.each([
+    ['ERR_KEYS_UNAVAILABLE', 'temporarily_unavailable'],
+    ['ERR_STORE_UNAVAILABLE', 'temporarily_unavailable'],
+    ['ERR_CROSS_SITE_REQUEST', 'access_denied'],
+  ] as const)('names %s %s in the body', (code, error) => {
+    expect(new JwtGuardError(code).toJSON().error).toBe(error);
+  });
 });
 
 describe('onEvent', () => {

@@ -57,6 +57,37 @@ describe('required options', () => {
   });
 });
 
+describe('option names', () => {
+  it('suggests the near name for a typo', () => {
+    expect(configurationError(() => construct({ audiance: AUDIENCE })).message).toBe(
+      'options: unknown option "audiance"; did you mean "audience"?',
+    );
+  });
+
+  // A typo one level down would otherwise leave the default silently in force.
+  it.each([
+    ['jwks', { cacheMaxAge: 60 }, '"jwks": unknown option "cacheMaxAge"'],
+    ['requiredClaims', { expiry: false }, '"requiredClaims": unknown option "expiry"'],
+    ['cache', { size: 10 }, '"cache": unknown option "size"; use one of maxEntries'],
+  ])('refuses unknown members of %s', (name, value, message) => {
+    expect(
+      configurationError(() => construct({ keys: keys.ES256.jwk, [name]: value })).message,
+    ).toContain(message);
+  });
+
+  it('refuses unknown members of cookie', () => {
+    expect(
+      configurationError(() =>
+        construct({
+          keys: keys.ES256.jwk,
+          tokenLocations: ['cookie'],
+          cookie: { name: 'at', origins: [] },
+        }),
+      ).message,
+    ).toContain('"cookie": unknown option "origins"');
+  });
+});
+
 describe('every configuration mistake throws at construction, saying how to fix it', () => {
   const rsaPrivate = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
 
