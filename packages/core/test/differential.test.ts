@@ -1,4 +1,3 @@
-import * as path from 'node:path';
 import {
   ConfigurationError,
   createJwsVerifier,
@@ -12,6 +11,7 @@ import {
   b64url,
   createTestClock,
   createTokenFactory,
+  findWycheproofVectors,
   loadWycheproofJws,
   replaceSegment,
   signBytes,
@@ -25,7 +25,8 @@ import type { KeyObject } from 'node:crypto';
 // reach the same verdict on every token, so replacing jose on the hot path changed speed and
 // nothing else. Both get the same key and the same 13 allowed algorithms.
 
-const VECTORS = path.resolve(__dirname, '../../../../shared/vectors/wycheproof');
+const VECTORS = findWycheproofVectors();
+const describeVectors = VECTORS === undefined ? describe.skip : describe;
 const ALGORITHMS: readonly Algorithm[] = ALL_ALGORITHMS;
 
 type Verdict = { readonly accepted: true; readonly payload: Buffer } | { readonly accepted: false };
@@ -85,8 +86,8 @@ const WYCHEPROOF_DIFFERENCES: ReadonlyMap<number, string> = new Map([
   [375, 'payload "AB": non-zero unused bits, the MAC computed over it as sent'],
 ]);
 
-describe('fast path and jose agree on Wycheproof json_web_signature_test.json', () => {
-  const { cases } = loadWycheproofJws(VECTORS);
+describeVectors('fast path and jose agree on Wycheproof json_web_signature_test.json', () => {
+  const { cases } = loadWycheproofJws(VECTORS as string);
 
   // jose gets the group's JWK as it is (or a local JWKS for a key set): jose 6 then applies
   // RFC 7517's `use`, `key_ops` and `alg` to it, as core does. Importing it under the token's

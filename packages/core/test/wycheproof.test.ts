@@ -1,4 +1,3 @@
-import * as path from 'node:path';
 import {
   ConfigurationError,
   createJwsVerifier,
@@ -8,15 +7,22 @@ import {
   type ErrorCode,
   type JwtGuardError,
 } from '@jwt-guard/core';
-import { ALL_ALGORITHMS, loadWycheproofJws, type WycheproofJwsCase } from '@jwt-guard/testkit';
+import {
+  ALL_ALGORITHMS,
+  findWycheproofVectors,
+  loadWycheproofJws,
+  type WycheproofJwsCase,
+} from '@jwt-guard/testkit';
 
 // Signature-only conformance: every case of Wycheproof's JWS file against createJwsVerifier,
 // with the group's key given explicitly and all 13 algorithms allowed (HS* included, since the
 // key is explicit), so each verdict comes from the verifier and not from configuration.
 
-const VECTORS = path.resolve(__dirname, '../../../../shared/vectors/wycheproof');
+const VECTORS = findWycheproofVectors();
+const describeVectors = VECTORS === undefined ? describe.skip : describe;
 const ALGORITHMS: readonly Algorithm[] = ALL_ALGORITHMS;
-const { numberOfTests, cases } = loadWycheproofJws(VECTORS);
+const { numberOfTests, cases } =
+  VECTORS === undefined ? { numberOfTests: 0, cases: [] } : loadWycheproofJws(VECTORS);
 
 type Outcome =
   | { readonly kind: 'accepted'; readonly payload: Buffer }
@@ -119,7 +125,7 @@ function expectRefusal(error: JwtGuardError, codes: readonly ErrorCode[]): void 
   expect(error.headers['WWW-Authenticate']).toMatch(/^Bearer (?:.*, )?error="invalid_token"/);
 }
 
-describe('Wycheproof json_web_signature_test.json through createJwsVerifier', () => {
+describeVectors('Wycheproof json_web_signature_test.json through createJwsVerifier', () => {
   it('reads every case the file declares', () => {
     expect(cases).toHaveLength(numberOfTests);
     const ids = new Set(cases.map((c) => c.tcId));

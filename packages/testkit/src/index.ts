@@ -28,6 +28,7 @@ export {
 export { bearerRequest, refusalOf, refusalOfSync, type Refusal } from './refusal.js';
 export { createEventRecorder, type EventRecorder } from './events.js';
 export {
+  findWycheproofVectors,
   loadWycheproofJws,
   loadWycheproofSignatures,
   type WycheproofJwsCase,

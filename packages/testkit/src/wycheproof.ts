@@ -1,8 +1,38 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 
-// Readers for the C2SP Wycheproof vectors. The vectors are not copied into the repository: the
-// caller passes the folder (`<repo>/../shared/vectors/wycheproof`), resolved from its own file.
+// Readers for the C2SP Wycheproof vectors. The vectors are not copied into the repository:
+// they are read in place from `shared/vectors/wycheproof` beside the repository.
+
+/**
+ * The Wycheproof vectors folder: `WYCHEPROOF_VECTORS`, or `shared/vectors/wycheproof` beside
+ * the workspace root (found upwards from the working directory). `undefined`, with a notice,
+ * when it is absent on a developer's machine; under CI (`CI` set) absence is an error, so
+ * the vector suites can never skip silently there.
+ *
+ * @example
+ * ```ts
+ * const VECTORS = findWycheproofVectors();
+ * const describeVectors = VECTORS === undefined ? describe.skip : describe;
+ * ```
+ */
+export function findWycheproofVectors(): string | undefined {
+  const configured = process.env.WYCHEPROOF_VECTORS;
+  let dir = configured === undefined ? undefined : resolve(configured);
+  if (dir === undefined) {
+    let root = process.cwd();
+    while (!existsSync(join(root, 'pnpm-workspace.yaml')) && dirname(root) !== root)
+      root = dirname(root);
+    dir = resolve(root, '..', 'shared', 'vectors', 'wycheproof');
+  }
+  if (existsSync(join(dir, 'json_web_signature_test.json'))) return dir;
+  const message = `Wycheproof vectors not found in ${dir}; set WYCHEPROOF_VECTORS to their folder`;
+  if (process.env.CI !== undefined && process.env.CI !== '' && process.env.CI !== 'false') {
+    throw new Error(message);
+  }
+  console.warn(`${message}. The vector suites are skipped.`);
+  return undefined;
+}
 
 /** Wycheproof's verdict: `acceptable` cases may go either way, but must not crash. */
 export type WycheproofResult = 'valid' | 'invalid' | 'acceptable';
@@ -91,7 +121,7 @@ function common(test: Json, where: string): Omit<WycheproofJwsCase, 'group' | 'j
  *
  * @example
  * ```ts
- * const { numberOfTests, cases } = loadWycheproofJws(path.resolve(__dirname, '../../../../shared/vectors/wycheproof'));
+ * const { numberOfTests, cases } = loadWycheproofJws(findWycheproofVectors());
  * ```
  */
 export function loadWycheproofJws(dir: string): {
