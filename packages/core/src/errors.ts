@@ -95,6 +95,11 @@ const CATALOG = {
     text: 'The access token has an invalid claim',
   },
   ERR_TOKEN_REVOKED: { status: 401, error: 'invalid_token', text: 'The access token was revoked' },
+  ERR_TOKEN_REPLAYED: {
+    status: 401,
+    error: 'invalid_token',
+    text: 'The access token was already used',
+  },
   ERR_SCOPE_INSUFFICIENT: {
     status: 403,
     error: 'insufficient_scope',

@@ -51,6 +51,17 @@ export interface KeySkippedEvent {
 }
 
 /**
+ * The token store failed. With `storeUnavailable: 'allow'` the request went on without the
+ * revocation check (`allowed: true`); otherwise it was answered 503.
+ */
+export interface StoreUnavailableEvent {
+  readonly type: 'store.unavailable';
+  readonly allowed: boolean;
+  /** The error's name or code, never its message (a store's message may quote a key). */
+  readonly reason: string;
+}
+
+/**
  * Everything `onEvent` receives. Discriminated by `type`.
  *
  * @example
@@ -63,7 +74,8 @@ export type GuardEvent =
   | TokenRejectedEvent
   | KeysRefreshedEvent
   | KeysRefreshFailedEvent
-  | KeySkippedEvent;
+  | KeySkippedEvent
+  | StoreUnavailableEvent;
 
 /** Emits an event; never throws. */
 export type EmitEvent = (event: GuardEvent) => void;

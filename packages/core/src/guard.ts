@@ -19,6 +19,13 @@ import { resolveOptions, type GuardOptions, type ResolvedIssuer } from './option
 import type { GuardRequest } from './request.js';
 import { checkRequirement, type Requirement } from './requirements.js';
 import { readScopes } from './scopes.js';
+import { createMemoryStore } from './store.js';
+
+function reasonOf(error: unknown): string {
+  if (!(error instanceof Error)) return 'unknown failure';
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' ? `${error.name} ${code}` : error.name;
+}
 
 /**
  * The framework-neutral validator behind every adapter.
@@ -30,13 +37,24 @@ import { readScopes } from './scopes.js';
  * guard.authorize(auth, defineRequirement({ scopes: ['read:items'] }));
  * ```
  */
-export interface Guard {
-  /** Finds the request's token and verifies it; throws a {@link JwtGuardError}. */
-  authenticate(request: GuardRequest): Promise<AuthContext>;
+export interface Guard<A extends AuthContext | undefined = AuthContext> {
+  /**
+   * Finds the request's token and verifies it; throws a {@link JwtGuardError}. Resolves to
+   * `undefined` for a request without any token only when `credentialsRequired: false`.
+   */
+  authenticate(request: GuardRequest): Promise<A>;
   /** Verifies one token string; throws a {@link JwtGuardError}. */
   verify(token: string): Promise<AuthContext>;
-  /** Checks a route requirement against a verified context; throws a {@link JwtGuardError}. */
-  authorize(auth: AuthContext, requirement: Requirement): void;
+  /**
+   * Checks a route requirement against a verified context; throws a {@link JwtGuardError}
+   * (`ERR_TOKEN_MISSING` when there is no context: an anonymous caller on a guarded route).
+   */
+  authorize(auth: AuthContext | undefined, requirement: Requirement): void;
+  /**
+   * Accepts a token once per `scope` (a route): `ERR_TOKEN_REPLAYED` on a second use,
+   * `ERR_CLAIM_MISSING` without `jti`. Always fails closed when the store is down.
+   */
+  consumeOnce(auth: AuthContext | undefined, scope: string): Promise<void>;
   /** Fetches every remote key set now, so the first request does not wait; rejects on failure. */
   hydrate(): Promise<void>;
 }
@@ -88,11 +106,17 @@ function checkType(typ: unknown, strict: boolean): void {
  * await guard.hydrate(); // optional: fetch keys at startup
  * ```
  */
-export function createGuard(options: GuardOptions): Guard {
+export function createGuard(
+  options: GuardOptions & { readonly credentialsRequired: false },
+): Guard<AuthContext | undefined>;
+export function createGuard(options: GuardOptions): Guard;
+export function createGuard(options: GuardOptions): Guard<AuthContext | undefined> {
   const resolved = resolveOptions(options);
-  const { issuers, limits, extraction, clock, emit, strict } = resolved;
+  const { issuers, limits, extraction, clock, emit, strict, store, failOpen } = resolved;
   const listening = options.onEvent !== undefined;
   const headers = createHeaderCache();
+  // One-time tokens need state even when no store was configured: the embedded default.
+  const oneTimeStore = store ?? createMemoryStore({ clock });
   const cache =
     resolved.cacheMaxEntries > 0
       ? createLruCache<string, CacheEntry>(resolved.cacheMaxEntries)
@@ -193,24 +217,57 @@ export function createGuard(options: GuardOptions): Guard {
       cache?.delete(token);
       throw error;
     }
-    return accepted(hit.context, true);
+    return hit.context;
   }
 
   function verify(token: unknown, facts: Facts): AuthContext | Promise<AuthContext> {
     if (typeof token !== 'string') throw new JwtGuardError('ERR_TOKEN_MALFORMED');
     const cached = fromCache(token);
-    if (cached !== undefined) return cached;
+    if (cached !== undefined) return admit(cached, true, facts);
     const verified = verifyFully(token, facts);
     return verified instanceof Promise
-      ? verified.then((context) => accepted(context, false))
-      : accepted(verified, false);
+      ? verified.then((context) => admit(context, false, facts))
+      : admit(verified, false, facts);
+  }
+
+  // The revocation check runs on every request, also when the cache answered: a revoked
+  // token is never served from the cache.
+  function admit(
+    context: AuthContext,
+    cached: boolean,
+    facts: Facts,
+  ): AuthContext | Promise<AuthContext> {
+    if (store === undefined) return accepted(context, cached);
+    facts.header = context.header;
+    facts.claims = context.claims;
+    let answer: boolean | Promise<boolean>;
+    try {
+      answer = store.isRevoked(context.claims);
+    } catch (error) {
+      return storeFailed(error, context, cached);
+    }
+    return answer instanceof Promise
+      ? answer.then(
+          (revoked) => revocationAnswer(revoked, context, cached),
+          (error: unknown) => storeFailed(error, context, cached),
+        )
+      : revocationAnswer(answer, context, cached);
+  }
+
+  function revocationAnswer(revoked: unknown, context: AuthContext, cached: boolean): AuthContext {
+    // Anything but a plain `false` from a store counts as revoked: fail closed.
+    if (revoked !== false) throw new JwtGuardError('ERR_TOKEN_REVOKED');
+    return accepted(context, cached);
+  }
+
+  function storeFailed(error: unknown, context: AuthContext, cached: boolean): AuthContext {
+    emit({ type: 'store.unavailable', allowed: failOpen, reason: reasonOf(error) });
+    if (!failOpen) throw new JwtGuardError('ERR_STORE_UNAVAILABLE', { cause: error });
+    return accepted(context, cached);
   }
 
   // One promise per call, and none extra when verification ran synchronously.
-  function settle(
-    facts: Facts,
-    run: () => AuthContext | Promise<AuthContext>,
-  ): Promise<AuthContext> {
+  function settle<T>(facts: Facts, run: () => T | Promise<T>): Promise<T> {
     try {
       const result = run();
       return result instanceof Promise
@@ -226,7 +283,22 @@ export function createGuard(options: GuardOptions): Guard {
   return {
     authenticate(request) {
       const facts: Facts = {};
-      return settle(facts, () => verify(extractToken(request, extraction), facts));
+      return settle(facts, () => {
+        let token: string;
+        try {
+          token = extractToken(request, extraction);
+        } catch (error) {
+          if (
+            !resolved.credentialsRequired &&
+            isJwtGuardError(error) &&
+            error.code === 'ERR_TOKEN_MISSING'
+          ) {
+            return undefined;
+          }
+          throw error;
+        }
+        return verify(token, facts);
+      });
     },
     verify(token) {
       const facts: Facts = {};
@@ -234,10 +306,35 @@ export function createGuard(options: GuardOptions): Guard {
     },
     authorize(auth, requirement) {
       try {
+        if (auth === undefined) throw new JwtGuardError('ERR_TOKEN_MISSING');
         checkRequirement(auth, requirement);
       } catch (error) {
-        throw rejection(error, { header: auth.header, claims: auth.claims });
+        throw rejection(error, { header: auth?.header, claims: auth?.claims });
       }
+    },
+    consumeOnce(auth, scope) {
+      const facts: Facts = { header: auth?.header, claims: auth?.claims };
+      return settle(facts, async () => {
+        if (auth === undefined) throw new JwtGuardError('ERR_TOKEN_MISSING');
+        const { jti, exp, iat } = auth.claims;
+        if (typeof jti !== 'string')
+          throw new JwtGuardError('ERR_CLAIM_MISSING', { requirement: 'jti' });
+        const issuer = issuers.get(auth.issuer);
+        // Remembered until the token can no longer be accepted anyway.
+        const expiresAt = exp ?? (iat ?? 0) + (issuer?.claims.maxLifetimeSeconds ?? 0);
+        let first: boolean;
+        try {
+          first = await oneTimeStore.consumeOnce(
+            `${scope}\u0000${auth.issuer}\u0000${jti}`,
+            expiresAt,
+          );
+        } catch (error) {
+          emit({ type: 'store.unavailable', allowed: false, reason: reasonOf(error) });
+          throw new JwtGuardError('ERR_STORE_UNAVAILABLE', { cause: error });
+        }
+        if (first !== true)
+          throw new JwtGuardError('ERR_TOKEN_REPLAYED', { requirement: 'one-time' });
+      });
     },
     async hydrate() {
       const sources = new Set([...issuers.values()].map((issuer) => issuer.keys));

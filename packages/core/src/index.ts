@@ -14,6 +14,7 @@ export {
 export { buildChallenge, type ChallengeInput, type ChallengeParams } from './challenge.js';
 export {
   checkRequirement,
+  claimCondition,
   defineRequirement,
   mergeRequirements,
   type ClaimCondition,
@@ -31,11 +32,18 @@ export { createStaticKeySource, type JsonWebKeySet, type KeyInput } from './keys
 export type { KeySource } from './keys/source.js';
 export type { VerificationKey } from './keys/key.js';
 export type { Clock } from './clock.js';
+export {
+  createMemoryStore,
+  type Instant,
+  type MemoryStoreOptions,
+  type TokenStore,
+} from './store.js';
 export type {
   GuardEvent,
   KeySkippedEvent,
   KeysRefreshFailedEvent,
   KeysRefreshedEvent,
+  StoreUnavailableEvent,
   TokenAcceptedEvent,
   TokenRejectedEvent,
 } from './events.js';

@@ -12,6 +12,7 @@ import { createRemoteKeySource, type JwksPolicy } from './keys/jwks.js';
 import type { KeySource } from './keys/source.js';
 import { createStaticKeySource, type KeyInput } from './keys/static.js';
 import type { ScopeClaim } from './scopes.js';
+import type { TokenStore } from './store.js';
 
 /** Audience setting: one or several exact values, or `null` to opt out explicitly. */
 export type AudienceOption = string | readonly string[] | null;
@@ -87,6 +88,18 @@ export interface GuardOptions {
   readonly jwks?: JwksOptions;
   /** Time source; default the system clock. */
   readonly clock?: Clock;
+  /** Revocations and one-time tokens; checked on every request, also on cache hits. */
+  readonly store?: TokenStore;
+  /**
+   * What to do when the store fails: `reject` (503 `ERR_STORE_UNAVAILABLE`, the default) or
+   * `allow` (serve without the revocation check, emitting `store.unavailable` each time).
+   */
+  readonly storeUnavailable?: 'reject' | 'allow';
+  /**
+   * `false` lets requests without any token through with no `AuthContext` (routes serving
+   * anonymous and signed-in callers); a token that is sent is still checked. Default `true`.
+   */
+  readonly credentialsRequired?: boolean;
 }
 
 /** One issuer as the guard uses it. */
@@ -110,6 +123,9 @@ export interface ResolvedOptions {
   readonly emit: EmitEvent;
   readonly clock: Clock;
   readonly challenge: ChallengeParams | undefined;
+  readonly store: TokenStore | undefined;
+  readonly failOpen: boolean;
+  readonly credentialsRequired: boolean;
 }
 
 const KNOWN_OPTIONS = new Set([
@@ -134,6 +150,9 @@ const KNOWN_OPTIONS = new Set([
   'realm',
   'jwks',
   'clock',
+  'store',
+  'storeUnavailable',
+  'credentialsRequired',
 ]);
 const NESTED_OPTIONS: readonly [keyof GuardOptions, ReadonlySet<string>][] = [
   ['requiredClaims', new Set(['exp', 'iat', 'sub'])],
@@ -453,7 +472,42 @@ export function resolveOptions(options: GuardOptions): ResolvedOptions {
     emit,
     clock,
     challenge: options.realm === undefined ? undefined : { realm: options.realm },
+    store: storeOption(options.store),
+    failOpen:
+      oneOf('storeUnavailable', options.storeUnavailable, ['reject', 'allow'], 'reject') ===
+      'allow',
+    credentialsRequired: booleanOption('credentialsRequired', options.credentialsRequired, true),
   });
+}
+
+function storeOption(store: unknown): TokenStore | undefined {
+  if (store === undefined) return undefined;
+  const methods = ['revokeToken', 'revokeSubject', 'isRevoked', 'consumeOnce'] as const;
+  if (
+    typeof store !== 'object' ||
+    store === null ||
+    methods.some((m) => typeof (store as Record<string, unknown>)[m] !== 'function')
+  ) {
+    fail('"store" must be a TokenStore (createMemoryStore() or createRedisStore({ client }))');
+  }
+  return store as TokenStore;
+}
+
+function oneOf<T extends string>(
+  name: string,
+  value: unknown,
+  allowed: readonly T[],
+  fallback: T,
+): T {
+  if (value === undefined) return fallback;
+  if (!allowed.includes(value as T)) fail(`"${name}" must be one of ${allowed.join(', ')}`);
+  return value as T;
+}
+
+function booleanOption(name: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') fail(`"${name}" must be true or false`);
+  return value;
 }
 
 function scopeClaimOption(value: unknown): ScopeClaim {

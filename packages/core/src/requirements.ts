@@ -10,6 +10,8 @@ export type ClaimPredicate = (value: unknown, claims: Readonly<Record<string, un
 /** One claim condition of a route. */
 export type ClaimCondition =
   | { readonly claim: string; readonly equals: ClaimValue }
+  /** Equals the value, or for an array claim (`roles`, `groups`) contains it. */
+  | { readonly claim: string; readonly matches: ClaimValue }
   | { readonly claim: string; readonly includes: ClaimValue }
   | { readonly claim: string; readonly predicate: ClaimPredicate };
 
@@ -64,10 +66,10 @@ function checkCondition(condition: ClaimCondition): ClaimCondition {
   ) {
     throw new ConfigurationError('a claim condition needs a "claim" name');
   }
-  const kinds = ['equals', 'includes', 'predicate'].filter((kind) => kind in condition);
+  const kinds = ['equals', 'matches', 'includes', 'predicate'].filter((kind) => kind in condition);
   if (kinds.length !== 1) {
     throw new ConfigurationError(
-      `claim "${condition.claim}": give exactly one of "equals", "includes" or "predicate"`,
+      `claim "${condition.claim}": give exactly one of "equals", "matches", "includes" or "predicate"`,
     );
   }
   if ('predicate' in condition) {
@@ -75,7 +77,12 @@ function checkCondition(condition: ClaimCondition): ClaimCondition {
       throw new ConfigurationError(`claim "${condition.claim}": "predicate" must be a function`);
     }
   } else {
-    const value = 'equals' in condition ? condition.equals : condition.includes;
+    const value =
+      'equals' in condition
+        ? condition.equals
+        : 'matches' in condition
+          ? condition.matches
+          : condition.includes;
     if (!['string', 'number', 'boolean'].includes(typeof value)) {
       throw new ConfigurationError(
         `claim "${condition.claim}": compare with a string, number or boolean, or pass a predicate`,
@@ -119,6 +126,24 @@ export function defineRequirement(spec: RequirementSpec): Requirement {
 }
 
 /**
+ * The condition behind the adapters' `requireClaim(name, expected)`: a function is a
+ * predicate; a value must equal the claim, or be contained in it when the claim is an array.
+ *
+ * @example
+ * ```ts
+ * defineRequirement({ claims: [claimCondition('roles', 'admin')] });
+ * ```
+ */
+export function claimCondition(
+  claim: string,
+  expected: ClaimValue | ClaimPredicate,
+): ClaimCondition {
+  return typeof expected === 'function'
+    ? { claim, predicate: expected }
+    : { claim, matches: expected };
+}
+
+/**
  * Combines requirements so that all of them apply (a controller's and a handler's).
  *
  * @example
@@ -149,6 +174,11 @@ function conditionHolds(
     }
   }
   if ('equals' in condition) return value === condition.equals;
+  if ('matches' in condition) {
+    return (
+      value === condition.matches || (Array.isArray(value) && value.includes(condition.matches))
+    );
+  }
   return Array.isArray(value) && value.includes(condition.includes);
 }
 

@@ -59,6 +59,7 @@ const EXPECTED: Record<ErrorCode, { status: number; error?: string }> = {
   ERR_CLAIM_MISSING: { status: 401, error: 'invalid_token' },
   ERR_CLAIM_INVALID: { status: 401, error: 'invalid_token' },
   ERR_TOKEN_REVOKED: { status: 401, error: 'invalid_token' },
+  ERR_TOKEN_REPLAYED: { status: 401, error: 'invalid_token' },
   ERR_SCOPE_INSUFFICIENT: { status: 403, error: 'insufficient_scope' },
   ERR_CLAIM_MISMATCH: { status: 403, error: 'insufficient_scope' },
   ERR_KEYS_UNAVAILABLE: { status: 503 },

@@ -1,0 +1,1 @@
+export { createOrdersApp, type OrdersApiOptions } from './app.js';

@@ -1,0 +1,171 @@
+// The jwt-guard demo: a dev issuer and the orders API on Express and on Koa, all on
+// 127.0.0.1, then a scripted walk through what each API allows and refuses.
+//   pnpm demo          run the scenario, print each request and answer, exit 0 if all as expected
+//   pnpm demo --serve  keep everything running and print ready-to-paste curl commands
+import { createServer } from 'node:http';
+import { createDevIssuer } from '../examples/dev-issuer/dist/index.js';
+import { createOrdersApp as createExpressApp } from '../examples/express-api/dist/index.js';
+import { createOrdersApp as createKoaApp } from '../examples/koa-api/dist/index.js';
+
+const AUDIENCE = 'https://api.example/';
+const serve = process.argv.includes('--serve');
+const color = process.stdout.isTTY
+  ? (code, text) => `\x1b[${code}m${text}\x1b[0m`
+  : (_code, text) => text;
+const dim = (text) => color(2, text);
+
+function listen(server) {
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+const urlOf = (server) => `http://127.0.0.1:${server.address().port}`;
+
+const issuer = await createDevIssuer({ audience: AUDIENCE });
+const apis = [
+  {
+    name: 'Express',
+    server: await listen(
+      createServer(createExpressApp({ issuer: issuer.issuer, audience: AUDIENCE })),
+    ),
+  },
+  {
+    name: 'Koa',
+    server: await listen(
+      createServer(createKoaApp({ issuer: issuer.issuer, audience: AUDIENCE }).callback()),
+    ),
+  },
+];
+const secretOf = (clientId) =>
+  issuer.clients.find((client) => client.clientId === clientId).clientSecret;
+
+async function tokenFor(clientId) {
+  const res = await fetch(issuer.tokenEndpoint, {
+    method: 'POST',
+    headers: {
+      authorization: `Basic ${Buffer.from(`${clientId}:${secretOf(clientId)}`).toString('base64')}`,
+      'content-type': 'application/x-www-form-urlencoded',
+    },
+    body: 'grant_type=client_credentials',
+  });
+  const body = await res.json();
+  if (!res.ok) throw new Error(`the issuer refused ${clientId}: ${JSON.stringify(body)}`);
+  return body;
+}
+
+if (serve) {
+  console.log(
+    `dev issuer      ${issuer.issuer}   (clients: ${issuer.clients.map((c) => c.clientId).join(', ')})`,
+  );
+  for (const api of apis) console.log(`orders API      ${urlOf(api.server)}   (${api.name})`);
+  const [express] = apis;
+  console.log(`\nGet a token (client credentials), then call the API with it:\n
+  TOKEN=$(curl -s -u catalog-reader:${secretOf('catalog-reader')} -d grant_type=client_credentials ${issuer.tokenEndpoint} | node -p 'JSON.parse(require("fs").readFileSync(0)).access_token')
+  curl -i ${urlOf(express.server)}/catalog
+  curl -i -H "Authorization: Bearer $TOKEN" ${urlOf(express.server)}/orders
+  curl -i -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' -d '{"item":"tea-sencha","quantity":1}' ${urlOf(express.server)}/orders
+
+Other clients: order-writer (orders:write), admin-console (admin: POST /admin/revocations {"token":"…"}),
+rsa-client (RS256), expired-demo (expired tokens). Secrets: <client-id>-dev-secret. Ctrl-C stops.`);
+  const stop = async () => {
+    for (const api of apis) api.server.close();
+    await issuer.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+} else {
+  const outcomes = [];
+  const reader = await tokenFor('catalog-reader');
+  const writer = await tokenFor('order-writer');
+  const admin = await tokenFor('admin-console');
+  const expired = await tokenFor('expired-demo');
+  console.log(`dev issuer ${issuer.issuer}`);
+  for (const [client, token] of [
+    ['catalog-reader', reader],
+    ['order-writer', writer],
+    ['admin-console', admin],
+    ['expired-demo', expired],
+  ]) {
+    console.log(
+      `  token issued to ${client.padEnd(15)} scope "${token.scope}", expires_in ${token.expires_in} s`,
+    );
+  }
+
+  const [header, payload, signature] = reader.access_token.split('.');
+  const claims = JSON.parse(Buffer.from(payload, 'base64url').toString());
+  const widened = Buffer.from(
+    JSON.stringify({ ...claims, scope: 'orders:read orders:write' }),
+  ).toString('base64url');
+  const tampered = `${header}.${widened}.${signature}`;
+  const unsigned = `${Buffer.from('{"alg":"none","typ":"at+jwt"}').toString('base64url')}.${payload}.`;
+
+  for (const api of apis) {
+    const base = urlOf(api.server);
+    console.log(`\n${color(1, `── orders API on ${api.name}`)} ${dim(base)}`);
+    const step = async (expected, title, method, path, token, body) => {
+      const headers = {};
+      if (token !== undefined) headers.authorization = `Bearer ${token}`;
+      if (body !== undefined) headers['content-type'] = 'application/json';
+      const res = await fetch(`${base}${path}`, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await res.text();
+      const ok = res.status === expected;
+      outcomes.push(ok);
+      console.log(
+        `${ok ? color(32, '✔') : color(31, `✘ expected ${expected}, got`)} ${res.status}  ${method} ${path}  ${dim(`— ${title}`)}`,
+      );
+      const challenge = res.headers.get('www-authenticate');
+      if (challenge) console.log(dim(`      WWW-Authenticate: ${challenge}`));
+      console.log(dim(`      ${text.length > 140 ? `${text.slice(0, 137)}...` : text}`));
+    };
+    await step(200, 'the catalogue is public', 'GET', '/catalog');
+    await step(401, 'no token', 'GET', '/orders');
+    await step(200, 'catalog-reader has orders:read', 'GET', '/orders', reader.access_token);
+    await step(403, 'catalog-reader lacks orders:write', 'POST', '/orders', reader.access_token, {
+      item: 'tea-sencha',
+      quantity: 1,
+    });
+    await step(201, 'order-writer may place an order', 'POST', '/orders', writer.access_token, {
+      item: 'tea-sencha',
+      quantity: 2,
+    });
+    await step(401, 'an expired token', 'GET', '/orders', expired.access_token);
+    await step(401, 'scope widened by editing the payload', 'POST', '/orders', tampered, {
+      item: 'tea-sencha',
+      quantity: 1,
+    });
+    await step(401, 'alg: none, no signature', 'GET', '/orders', unsigned);
+    await step(
+      403,
+      'catalog-reader cannot revoke',
+      'POST',
+      '/admin/revocations',
+      reader.access_token,
+      { token: writer.access_token },
+    );
+    await step(
+      200,
+      'admin-console revokes the order-writer token',
+      'POST',
+      '/admin/revocations',
+      admin.access_token,
+      { token: writer.access_token },
+    );
+    await step(401, 'the revoked token is refused', 'POST', '/orders', writer.access_token, {
+      item: 'tea-sencha',
+      quantity: 1,
+    });
+  }
+
+  for (const api of apis) api.server.close();
+  await issuer.close();
+  const failed = outcomes.filter((ok) => !ok).length;
+  console.log(
+    failed === 0
+      ? `\nall ${outcomes.length} answers were the expected ones`
+      : `\n${failed} of ${outcomes.length} answers were not the expected ones`,
+  );
+  process.exitCode = failed === 0 ? 0 : 1;
+}
