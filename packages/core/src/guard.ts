@@ -19,6 +19,7 @@ import { resolveOptions, type GuardOptions, type ResolvedIssuer } from './option
 import type { GuardRequest } from './request.js';
 import { checkRequirement, type Requirement } from './requirements.js';
 import { readScopes } from './scopes.js';
+import { isPromiseLike } from './promise.js';
 import { createMemoryStore } from './store.js';
 
 function reasonOf(error: unknown): string {
@@ -240,14 +241,14 @@ export function createGuard(options: GuardOptions): Guard<AuthContext | undefine
     if (store === undefined) return accepted(context, cached);
     facts.header = context.header;
     facts.claims = context.claims;
-    let answer: boolean | Promise<boolean>;
+    let answer: boolean | PromiseLike<boolean>;
     try {
       answer = store.isRevoked(context.claims);
     } catch (error) {
       return storeFailed(error, context, cached);
     }
-    return answer instanceof Promise
-      ? answer.then(
+    return isPromiseLike(answer)
+      ? Promise.resolve(answer).then(
           (revoked) => revocationAnswer(revoked, context, cached),
           (error: unknown) => storeFailed(error, context, cached),
         )
@@ -255,8 +256,16 @@ export function createGuard(options: GuardOptions): Guard<AuthContext | undefine
   }
 
   function revocationAnswer(revoked: unknown, context: AuthContext, cached: boolean): AuthContext {
-    // Anything but a plain `false` from a store counts as revoked: fail closed.
-    if (revoked !== false) throw new JwtGuardError('ERR_TOKEN_REVOKED');
+    if (revoked === true) throw new JwtGuardError('ERR_TOKEN_REVOKED');
+    // A store that answers neither true nor false is broken: a store failure (503 unless
+    // storeUnavailable allows), not a verdict on the token.
+    if (revoked !== false) {
+      return storeFailed(
+        new TypeError('isRevoked answered neither true nor false'),
+        context,
+        cached,
+      );
+    }
     return accepted(context, cached);
   }
 

@@ -36,6 +36,7 @@ export {
   createMemoryStore,
   type Instant,
   type MemoryStoreOptions,
+  type MemoryTokenStore,
   type TokenStore,
 } from './store.js';
 export type {

@@ -6,6 +6,7 @@ import { deepFreeze } from './claims.js';
 import { parseJsonObject } from './json.js';
 import type { VerificationKey } from './keys/key.js';
 import type { KeySource } from './keys/source.js';
+import { isPromiseLike } from './promise.js';
 
 /** A compact JWS split and decoded, not yet verified. */
 export interface DecodedJws {
@@ -146,8 +147,8 @@ export function verifyJwsSignature(
   } catch (error) {
     throw asKeySourceError(error);
   }
-  return candidates instanceof Promise
-    ? candidates.then(
+  return isPromiseLike(candidates)
+    ? Promise.resolve(candidates).then(
         (found) => firstVerifying(jws, algorithm, found),
         (error: unknown) => {
           throw asKeySourceError(error);

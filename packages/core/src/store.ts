@@ -25,7 +25,7 @@ export interface TokenStore {
     readonly iss?: string;
   }): Promise<void>;
   /** Whether a verified token was revoked. May answer synchronously. */
-  isRevoked(claims: Readonly<Claims>): boolean | Promise<boolean>;
+  isRevoked(claims: Readonly<Claims>): boolean | PromiseLike<boolean>;
   /** `true` the first time a key is presented before it expires, `false` after. Atomic. */
   consumeOnce(key: string, expiresAt: Instant): Promise<boolean>;
 }
@@ -71,12 +71,77 @@ function checkString(name: string, value: unknown): string {
 // principals. An issuer-less revocation applies to the subject at every issuer.
 const subjectKey = (sub: string, iss: string | undefined): string => `${iss ?? ''}\u0000${sub}`;
 
+/** The embedded store, with its entry count for monitoring. */
+export interface MemoryTokenStore extends TokenStore {
+  /** Entries held now: revocations and one-time keys. */
+  readonly size: number;
+}
+
+/** Entries that expire, bounded; full means refusing, never forgetting a live entry. */
+interface ExpiringSet {
+  /** Adds or extends an entry; throws a RangeError when full of live entries. */
+  put(key: string, expiryMs: number, nowMs: number): void;
+  /** Whether the entry is live; drops it if it expired. */
+  has(key: string, nowMs: number): boolean;
+  readonly size: number;
+}
+
+function createExpiringSet(maxEntries: number, onDrop: (key: string) => void): ExpiringSet {
+  const entries = new Map<string, number>();
+  // The earliest expiry held: a sweep before then would find nothing to drop.
+  let soonestMs = Infinity;
+
+  function drop(key: string): void {
+    entries.delete(key);
+    onDrop(key);
+  }
+
+  function sweep(nowMs: number): void {
+    if (nowMs < soonestMs) return;
+    soonestMs = Infinity;
+    for (const [key, expiry] of entries) {
+      if (expiry <= nowMs) drop(key);
+      else soonestMs = Math.min(soonestMs, expiry);
+    }
+  }
+
+  return {
+    put(key, expiryMs, nowMs) {
+      const known = entries.get(key);
+      if (known === undefined && entries.size >= maxEntries) {
+        sweep(nowMs);
+        // Evicting a live revocation would bring a revoked token back, and a live one-time
+        // key would let a token be replayed: refuse instead, loudly.
+        if (entries.size >= maxEntries) {
+          throw new RangeError(
+            `the memory token store is full (${maxEntries} live entries); raise maxEntries or use a shared store`,
+          );
+        }
+      }
+      entries.set(key, Math.max(expiryMs, known ?? 0));
+      soonestMs = Math.min(soonestMs, expiryMs);
+    },
+    has(key, nowMs) {
+      const expiry = entries.get(key);
+      if (expiry === undefined) return false;
+      if (expiry > nowMs) return true;
+      drop(key);
+      return false;
+    },
+    get size() {
+      return entries.size;
+    },
+  };
+}
+
 /**
  * The embedded {@link TokenStore}: one process, bounded memory, entries dropped as the tokens
  * they concern expire. For several API instances use `createRedisStore`.
  *
- * When the bound is reached, expired entries are swept first; if that is not enough, the
- * entries that expire soonest go first (the least remaining risk).
+ * Revocations and one-time keys are bounded separately (so a flood of one-time uses cannot
+ * crowd out revocations). A live entry is never evicted: when a bound is reached and nothing
+ * has expired, revoking rejects with a RangeError and a one-time use fails (the guard answers
+ * 503, failing closed).
  *
  * @example
  * ```ts
@@ -84,84 +149,64 @@ const subjectKey = (sub: string, iss: string | undefined): string => `${iss ?? '
  * app.use(jwtGuard({ issuer, audience, store }));
  * ```
  */
-export function createMemoryStore(options: MemoryStoreOptions = {}): TokenStore {
+export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryTokenStore {
   const maxEntries = options.maxEntries ?? 100_000;
   if (!Number.isInteger(maxEntries) || maxEntries < 1) {
     throw new TypeError('"maxEntries" must be a positive integer');
   }
   const subjectTtlMs = (options.subjectRevocationTtlSeconds ?? 86_400) * 1000;
   const clock = options.clock ?? systemClock;
-  const now = (): number => clock.nowMs();
-  // value: expiry in ms. Keys are prefixed so the three kinds share one bound.
-  const entries = new Map<string, number>();
-  // value: issuedBefore in ms, for subject keys.
+  // subject key → issuedBefore (ms); lives exactly as long as its entry in `revocations`.
   const subjects = new Map<string, number>();
-
-  function sweep(at: number): void {
-    for (const [key, expiry] of entries) {
-      if (expiry <= at) remove(key);
-    }
-    if (entries.size < maxEntries) return;
-    // Down to 90 % at once, so a full store sorts once per many insertions, not on each.
-    const soonest = [...entries].sort((a, b) => a[1] - b[1]);
-    for (const [key] of soonest.slice(0, entries.size - Math.floor(maxEntries * 0.9))) remove(key);
-  }
-
-  function remove(key: string): void {
-    entries.delete(key);
+  const revocations = createExpiringSet(maxEntries, (key) => {
     if (key.startsWith('s:')) subjects.delete(key.slice(2));
-  }
-
-  function put(key: string, expiry: number): void {
-    const at = now();
-    if (expiry <= at) return;
-    if (!entries.has(key) && entries.size >= maxEntries) sweep(at);
-    entries.set(key, Math.max(expiry, entries.get(key) ?? 0));
-  }
-
-  function live(key: string, at: number): boolean {
-    const expiry = entries.get(key);
-    if (expiry === undefined) return false;
-    if (expiry > at) return true;
-    remove(key);
-    return false;
-  }
+  });
+  const oneTime = createExpiringSet(maxEntries, () => undefined);
 
   return {
-    revokeToken({ jti, expiresAt }) {
-      put(`t:${checkString('jti', jti)}`, checkInstant('expiresAt', expiresAt));
-      return Promise.resolve();
+    // async: a bad argument rejects like every other failure of these methods.
+    async revokeToken({ jti, expiresAt }) {
+      const expiry = checkInstant('expiresAt', expiresAt);
+      const key = `t:${checkString('jti', jti)}`;
+      const now = clock.nowMs();
+      if (expiry > now) revocations.put(key, expiry, now);
     },
-    revokeSubject({ sub, issuedBefore, iss }) {
+    async revokeSubject({ sub, issuedBefore, iss }) {
       const key = subjectKey(
         checkString('sub', sub),
         iss === undefined ? undefined : checkString('iss', iss),
       );
       const before = checkInstant('issuedBefore', issuedBefore);
+      const now = clock.nowMs();
+      // Tokens issued before `before` are all expired by then: nothing left to revoke.
+      if (before + subjectTtlMs <= now) return;
+      revocations.put(`s:${key}`, before + subjectTtlMs, now);
       subjects.set(key, Math.max(before, subjects.get(key) ?? -Infinity));
-      put(`s:${key}`, before + subjectTtlMs);
-      return Promise.resolve();
     },
     isRevoked(claims) {
-      const at = now();
-      if (typeof claims.jti === 'string' && live(`t:${claims.jti}`, at)) return true;
+      const now = clock.nowMs();
+      if (typeof claims.jti === 'string' && revocations.has(`t:${claims.jti}`, now)) return true;
       if (typeof claims.sub !== 'string' || subjects.size === 0) return false;
       // A token without `iat` cannot show it was issued after the revocation.
       const issuedMs = typeof claims.iat === 'number' ? claims.iat * 1000 : -Infinity;
       for (const key of [subjectKey(claims.sub, claims.iss), subjectKey(claims.sub, undefined)]) {
         const before = subjects.get(key);
-        if (before !== undefined && live(`s:${key}`, at) && issuedMs < before) return true;
+        if (before !== undefined && revocations.has(`s:${key}`, now) && issuedMs < before)
+          return true;
       }
       return false;
     },
-    consumeOnce(key, expiresAt) {
-      const id = `o:${checkString('key', key)}`;
+    async consumeOnce(key, expiresAt) {
+      const id = checkString('key', key);
       const expiry = checkInstant('expiresAt', expiresAt);
-      const at = now();
+      const now = clock.nowMs();
       // An expired key can no longer be used, not even once.
-      if (expiry <= at || live(id, at)) return Promise.resolve(false);
-      put(id, expiry);
-      return Promise.resolve(true);
+      if (expiry <= now || oneTime.has(id, now)) return false;
+      oneTime.put(id, expiry, now);
+      return true;
+    },
+    get size() {
+      return revocations.size + oneTime.size;
     },
   };
 }

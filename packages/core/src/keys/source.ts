@@ -22,7 +22,7 @@ export interface KeySource {
   select(
     kid: string | undefined,
     algorithm: Algorithm,
-  ): readonly VerificationKey[] | Promise<readonly VerificationKey[]>;
+  ): readonly VerificationKey[] | PromiseLike<readonly VerificationKey[]>;
   /** Whether the key is still published (a cached verification dies with its key). */
   has(key: VerificationKey): boolean;
   /** Loads the keys ahead of the first request; rejects when they cannot be had. */

@@ -1,0 +1,295 @@
+import { createMemoryStore, type Claims, type TokenStore } from '@jwt-guard/core';
+import { createTestClock, type TestClock } from '@jwt-guard/testkit';
+
+const ISSUER_A = 'https://a.idp.example/';
+const ISSUER_B = 'https://b.idp.example/';
+
+/** A verified claims set as the guard would hand it to `isRevoked`. */
+function claims(fields: Partial<Claims> & Record<string, unknown>): Claims {
+  return fields as Claims;
+}
+
+/** Runs a store call that must fail on its arguments, sync throw or rejection alike. */
+async function argumentError(call: () => unknown): Promise<unknown> {
+  try {
+    await call();
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected the call to refuse its arguments');
+}
+
+describe('createMemoryStore', () => {
+  let clock: TestClock;
+  let store: TokenStore;
+
+  beforeEach(() => {
+    clock = createTestClock('2030-01-01T00:00:00Z');
+    store = createMemoryStore({ clock });
+  });
+
+  describe('revokeToken', () => {
+    it('revokes a jti until expiresAt (NumericDate seconds), then forgets it', async () => {
+      const expiresAt = clock.nowSeconds() + 60;
+      await store.revokeToken({ jti: 'jti-1', expiresAt });
+      expect(store.isRevoked(claims({ jti: 'jti-1' }))).toBe(true);
+      expect(store.isRevoked(claims({ jti: 'jti-2' }))).toBe(false);
+      clock.advanceSeconds(59);
+      expect(store.isRevoked(claims({ jti: 'jti-1' }))).toBe(true);
+      // The token itself is expired from here on; the entry has no more work to do.
+      clock.advanceSeconds(1);
+      expect(store.isRevoked(claims({ jti: 'jti-1' }))).toBe(false);
+    });
+
+    it('takes expiresAt as a Date', async () => {
+      await store.revokeToken({ jti: 'jti-1', expiresAt: new Date(clock.nowMs() + 60_000) });
+      clock.advanceSeconds(59);
+      expect(store.isRevoked(claims({ jti: 'jti-1' }))).toBe(true);
+      clock.advanceSeconds(1);
+      expect(store.isRevoked(claims({ jti: 'jti-1' }))).toBe(false);
+    });
+
+    it('keeps the later expiry when a jti is revoked twice', async () => {
+      await store.revokeToken({ jti: 'jti-1', expiresAt: clock.nowSeconds() + 120 });
+      await store.revokeToken({ jti: 'jti-1', expiresAt: clock.nowSeconds() + 60 });
+      clock.advanceSeconds(90);
+      expect(store.isRevoked(claims({ jti: 'jti-1' }))).toBe(true);
+    });
+  });
+
+  describe('revokeSubject', () => {
+    const issuedBefore = Date.parse('2030-01-01T00:00:00Z') / 1000;
+
+    it('revokes tokens of the subject issued before the time, not those issued at or after', async () => {
+      await store.revokeSubject({ sub: 'alice', issuedBefore });
+      expect(store.isRevoked(claims({ iss: ISSUER_A, sub: 'alice', iat: issuedBefore - 1 }))).toBe(
+        true,
+      );
+      expect(store.isRevoked(claims({ iss: ISSUER_A, sub: 'alice', iat: issuedBefore }))).toBe(
+        false,
+      );
+      expect(store.isRevoked(claims({ iss: ISSUER_A, sub: 'alice', iat: issuedBefore + 1 }))).toBe(
+        false,
+      );
+      expect(store.isRevoked(claims({ iss: ISSUER_A, sub: 'bob', iat: issuedBefore - 1 }))).toBe(
+        false,
+      );
+    });
+
+    it('without iss applies to the subject at every issuer', async () => {
+      await store.revokeSubject({ sub: 'alice', issuedBefore });
+      for (const iss of [ISSUER_A, ISSUER_B]) {
+        expect(store.isRevoked(claims({ iss, sub: 'alice', iat: issuedBefore - 1 }))).toBe(true);
+      }
+    });
+
+    it('with iss applies to that issuer only: the same sub elsewhere is another principal', async () => {
+      await store.revokeSubject({ sub: 'alice', issuedBefore, iss: ISSUER_A });
+      expect(store.isRevoked(claims({ iss: ISSUER_A, sub: 'alice', iat: issuedBefore - 1 }))).toBe(
+        true,
+      );
+      expect(store.isRevoked(claims({ iss: ISSUER_B, sub: 'alice', iat: issuedBefore - 1 }))).toBe(
+        false,
+      );
+    });
+
+    it('takes issuedBefore as a Date', async () => {
+      await store.revokeSubject({ sub: 'alice', issuedBefore: new Date(issuedBefore * 1000) });
+      expect(store.isRevoked(claims({ iss: ISSUER_A, sub: 'alice', iat: issuedBefore - 1 }))).toBe(
+        true,
+      );
+      expect(store.isRevoked(claims({ iss: ISSUER_A, sub: 'alice', iat: issuedBefore }))).toBe(
+        false,
+      );
+    });
+
+    it('revokes a token without iat: it cannot show it was issued after the revocation', async () => {
+      await store.revokeSubject({ sub: 'alice', issuedBefore });
+      expect(store.isRevoked(claims({ iss: ISSUER_A, sub: 'alice' }))).toBe(true);
+    });
+
+    it('keeps a subject revocation for subjectRevocationTtlSeconds after issuedBefore', async () => {
+      store = createMemoryStore({ clock, subjectRevocationTtlSeconds: 3600 });
+      await store.revokeSubject({ sub: 'alice', issuedBefore });
+      const old = claims({ iss: ISSUER_A, sub: 'alice', iat: issuedBefore - 10 });
+      clock.advanceSeconds(3599);
+      expect(store.isRevoked(old)).toBe(true);
+      clock.advanceSeconds(1);
+      expect(store.isRevoked(old)).toBe(false);
+    });
+  });
+
+  describe('consumeOnce', () => {
+    it('answers true the first time, false after, until the key expires', async () => {
+      const expiresAt = clock.nowSeconds() + 60;
+      expect(await store.consumeOnce('k', expiresAt)).toBe(true);
+      expect(await store.consumeOnce('k', expiresAt)).toBe(false);
+      expect(await store.consumeOnce('other', expiresAt)).toBe(true);
+      clock.advanceSeconds(59);
+      expect(await store.consumeOnce('k', expiresAt)).toBe(false);
+      clock.advanceSeconds(1);
+      // The key's token is expired now, so a new use of the key is a new token's.
+      const later = clock.nowSeconds() + 60;
+      expect(await store.consumeOnce('k', later)).toBe(true);
+      expect(await store.consumeOnce('k', later)).toBe(false);
+    });
+
+    it('refuses an already-expired key, even on its first use', async () => {
+      expect(await store.consumeOnce('k', clock.nowSeconds())).toBe(false);
+      expect(await store.consumeOnce('k', new Date(clock.nowMs() - 1000))).toBe(false);
+    });
+
+    it('does not share keys with revocations', async () => {
+      await store.revokeToken({ jti: 'same', expiresAt: clock.nowSeconds() + 60 });
+      expect(await store.consumeOnce('same', clock.nowSeconds() + 60)).toBe(true);
+      expect(store.isRevoked(claims({ jti: 'other' }))).toBe(false);
+    });
+  });
+
+  describe('arguments', () => {
+    const future = Date.parse('2030-01-01T01:00:00Z') / 1000;
+    const cases: [string, (s: TokenStore) => unknown][] = [
+      ['revokeToken with an empty jti', (s) => s.revokeToken({ jti: '', expiresAt: future })],
+      [
+        'revokeToken with a non-string jti',
+        (s) => s.revokeToken({ jti: 42 as unknown as string, expiresAt: future }),
+      ],
+      ['revokeToken with a NaN expiresAt', (s) => s.revokeToken({ jti: 'j', expiresAt: NaN })],
+      [
+        'revokeToken with an Infinity expiresAt',
+        (s) => s.revokeToken({ jti: 'j', expiresAt: Infinity }),
+      ],
+      [
+        'revokeToken with an invalid Date',
+        (s) => s.revokeToken({ jti: 'j', expiresAt: new Date('nope') }),
+      ],
+      [
+        'revokeToken with a string expiresAt',
+        (s) => s.revokeToken({ jti: 'j', expiresAt: '2030-01-02' as unknown as number }),
+      ],
+      [
+        'revokeSubject with an empty sub',
+        (s) => s.revokeSubject({ sub: '', issuedBefore: future }),
+      ],
+      [
+        'revokeSubject with an empty iss',
+        (s) => s.revokeSubject({ sub: 'alice', issuedBefore: future, iss: '' }),
+      ],
+      [
+        'revokeSubject with a NaN issuedBefore',
+        (s) => s.revokeSubject({ sub: 'alice', issuedBefore: NaN }),
+      ],
+      ['consumeOnce with a non-string key', (s) => s.consumeOnce(7 as unknown as string, future)],
+      ['consumeOnce with an empty key', (s) => s.consumeOnce('', future)],
+      ['consumeOnce with a NaN expiresAt', (s) => s.consumeOnce('k', NaN)],
+    ];
+
+    it.each(cases)('refuses %s with a TypeError', async (_name, call) => {
+      expect(await argumentError(() => call(store))).toBeInstanceOf(TypeError);
+    });
+
+    it.each([0, -1, 1.5, NaN])('refuses maxEntries %p with a TypeError', (maxEntries) => {
+      expect(() => createMemoryStore({ maxEntries })).toThrow(TypeError);
+    });
+  });
+
+  describe('bound', () => {
+    const COUNT = 100_000;
+    const jti = (i: number): string => `jti-${i}`;
+    const latest = (n: number): number[] => Array.from({ length: n }, (_, k) => COUNT - n + k);
+
+    // A live entry is never evicted (that would un-revoke a token or allow a replay): past the
+    // bound, new entries are refused loudly, and the ones already held all stay.
+    async function fill(
+      add: (i: number) => Promise<unknown>,
+    ): Promise<{ accepted: number[]; refusals: number }> {
+      const accepted: number[] = [];
+      let refusals = 0;
+      for (let i = 0; i < COUNT; i++) {
+        try {
+          await add(i);
+          accepted.push(i);
+        } catch (error) {
+          expect(error).toBeInstanceOf(RangeError);
+          expect((error as Error).message).toMatch(/raise maxEntries or use a shared store/);
+          refusals++;
+        }
+      }
+      return { accepted, refusals };
+    }
+
+    it('holds at most maxEntries under 1e5 revocations and refuses the rest', async () => {
+      const bounded = createMemoryStore({ clock, maxEntries: 1000 });
+      const base = clock.nowSeconds() + 86_400;
+      const { accepted, refusals } = await fill((i) =>
+        bounded.revokeToken({ jti: jti(i), expiresAt: base + i }),
+      );
+      expect(bounded.size).toBe(1000);
+      expect(accepted).toEqual(Array.from({ length: 1000 }, (_, k) => k));
+      expect(refusals).toBe(COUNT - 1000);
+      for (const i of accepted) expect(bounded.isRevoked(claims({ jti: jti(i) }))).toBe(true);
+    });
+
+    it('holds at most maxEntries subject revocations under 1e5 of them', async () => {
+      const bounded = createMemoryStore({ clock, maxEntries: 1000 });
+      const base = clock.nowSeconds();
+      const { accepted } = await fill((i) =>
+        bounded.revokeSubject({ sub: `user-${i}`, issuedBefore: base + i / 1000 }),
+      );
+      expect(bounded.size).toBe(1000);
+      for (const i of accepted) {
+        expect(bounded.isRevoked(claims({ iss: ISSUER_A, sub: `user-${i}`, iat: base - 1 }))).toBe(
+          true,
+        );
+      }
+    });
+
+    it('bounds one-time keys apart from revocations, failing a use past the bound', async () => {
+      const bounded = createMemoryStore({ clock, maxEntries: 1000 });
+      await bounded.revokeToken({ jti: 'revoked', expiresAt: clock.nowSeconds() + 3600 });
+      const base = clock.nowSeconds() + 3600;
+      const { accepted, refusals } = await fill((i) => bounded.consumeOnce(`key-${i}`, base + i));
+      expect(accepted).toHaveLength(1000);
+      expect(refusals).toBe(COUNT - 1000);
+      // A flood of one-time uses never pushes a revocation out.
+      expect(bounded.isRevoked(claims({ jti: 'revoked' }))).toBe(true);
+      expect(bounded.size).toBe(1001);
+      for (const i of accepted) expect(await bounded.consumeOnce(`key-${i}`, base + i)).toBe(false);
+    });
+
+    it('forgets no subject revocation it refused to hold (no leak past the bound)', async () => {
+      const bounded = createMemoryStore({ clock, maxEntries: 10, subjectRevocationTtlSeconds: 60 });
+      // Already past its lifetime: nothing to revoke, nothing kept.
+      for (let i = 0; i < 1000; i++) {
+        await bounded.revokeSubject({ sub: `gone-${i}`, issuedBefore: clock.nowSeconds() - 120 });
+      }
+      expect(bounded.size).toBe(0);
+    });
+
+    it('holds 1e5 revocations with the default maxEntries', async () => {
+      const base = clock.nowSeconds() + 86_400;
+      for (let i = 0; i < COUNT; i++) {
+        await store.revokeToken({ jti: jti(i), expiresAt: base + i });
+      }
+      let held = 0;
+      for (let i = 0; i < COUNT; i++) if (store.isRevoked(claims({ jti: jti(i) }))) held++;
+      expect(held).toBe(COUNT);
+    });
+
+    it('sweeps expired entries to make room', async () => {
+      const bounded = createMemoryStore({ clock, maxEntries: 1000 });
+      for (let i = 0; i < 999; i++) {
+        await bounded.revokeToken({ jti: `short-${i}`, expiresAt: clock.nowSeconds() + 10 });
+      }
+      await bounded.revokeToken({ jti: 'long', expiresAt: clock.nowSeconds() + 3600 });
+      clock.advanceSeconds(10);
+      for (let i = 0; i < 999; i++) {
+        await bounded.revokeToken({ jti: `fresh-${i}`, expiresAt: clock.nowSeconds() + 60 });
+      }
+      expect(bounded.isRevoked(claims({ jti: 'long' }))).toBe(true);
+      for (let i = 0; i < 999; i++) {
+        expect(bounded.isRevoked(claims({ jti: `fresh-${i}` }))).toBe(true);
+      }
+    });
+  });
+});
