@@ -43,6 +43,15 @@ export interface MemoryStoreOptions {
   readonly clock?: Clock;
 }
 
+// Runs a store operation so that a bad argument rejects like every other failure.
+function settle<T>(run: () => T): Promise<T> {
+  try {
+    return Promise.resolve(run());
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
 /** Converts an {@link Instant} to milliseconds since the epoch. */
 export function instantMs(instant: Instant): number {
   return instant instanceof Date ? instant.getTime() : instant * 1000;
@@ -164,25 +173,26 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryToken
   const oneTime = createExpiringSet(maxEntries, () => undefined);
 
   return {
-    // async: a bad argument rejects like every other failure of these methods.
-    async revokeToken({ jti, expiresAt }) {
-      const expiry = checkInstant('expiresAt', expiresAt);
-      const key = `t:${checkString('jti', jti)}`;
-      const now = clock.nowMs();
-      if (expiry > now) revocations.put(key, expiry, now);
-    },
-    async revokeSubject({ sub, issuedBefore, iss }) {
-      const key = subjectKey(
-        checkString('sub', sub),
-        iss === undefined ? undefined : checkString('iss', iss),
-      );
-      const before = checkInstant('issuedBefore', issuedBefore);
-      const now = clock.nowMs();
-      // Tokens issued before `before` are all expired by then: nothing left to revoke.
-      if (before + subjectTtlMs <= now) return;
-      revocations.put(`s:${key}`, before + subjectTtlMs, now);
-      subjects.set(key, Math.max(before, subjects.get(key) ?? -Infinity));
-    },
+    revokeToken: ({ jti, expiresAt }) =>
+      settle(() => {
+        const expiry = checkInstant('expiresAt', expiresAt);
+        const key = `t:${checkString('jti', jti)}`;
+        const now = clock.nowMs();
+        if (expiry > now) revocations.put(key, expiry, now);
+      }),
+    revokeSubject: ({ sub, issuedBefore, iss }) =>
+      settle(() => {
+        const key = subjectKey(
+          checkString('sub', sub),
+          iss === undefined ? undefined : checkString('iss', iss),
+        );
+        const before = checkInstant('issuedBefore', issuedBefore);
+        const now = clock.nowMs();
+        // Tokens issued before `before` are all expired by then: nothing left to revoke.
+        if (before + subjectTtlMs <= now) return;
+        revocations.put(`s:${key}`, before + subjectTtlMs, now);
+        subjects.set(key, Math.max(before, subjects.get(key) ?? -Infinity));
+      }),
     isRevoked(claims) {
       const now = clock.nowMs();
       if (typeof claims.jti === 'string' && revocations.has(`t:${claims.jti}`, now)) return true;
@@ -196,15 +206,16 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryToken
       }
       return false;
     },
-    async consumeOnce(key, expiresAt) {
-      const id = checkString('key', key);
-      const expiry = checkInstant('expiresAt', expiresAt);
-      const now = clock.nowMs();
-      // An expired key can no longer be used, not even once.
-      if (expiry <= now || oneTime.has(id, now)) return false;
-      oneTime.put(id, expiry, now);
-      return true;
-    },
+    consumeOnce: (key, expiresAt) =>
+      settle(() => {
+        const id = checkString('key', key);
+        const expiry = checkInstant('expiresAt', expiresAt);
+        const now = clock.nowMs();
+        // An expired key can no longer be used, not even once.
+        if (expiry <= now || oneTime.has(id, now)) return false;
+        oneTime.put(id, expiry, now);
+        return true;
+      }),
     get size() {
       return revocations.size + oneTime.size;
     },

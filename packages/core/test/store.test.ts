@@ -196,7 +196,6 @@ describe('createMemoryStore', () => {
   describe('bound', () => {
     const COUNT = 100_000;
     const jti = (i: number): string => `jti-${i}`;
-    const latest = (n: number): number[] => Array.from({ length: n }, (_, k) => COUNT - n + k);
 
     // A live entry is never evicted (that would un-revoke a token or allow a replay): past the
     // bound, new entries are refused loudly, and the ones already held all stay.
