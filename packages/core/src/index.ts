@@ -34,6 +34,7 @@ export type { VerificationKey } from './keys/key.js';
 export type { Clock } from './clock.js';
 export {
   createMemoryStore,
+  instantMs,
   type Instant,
   type MemoryStoreOptions,
   type MemoryTokenStore,

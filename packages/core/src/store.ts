@@ -48,11 +48,18 @@ function settle<T>(run: () => T): Promise<T> {
   try {
     return Promise.resolve(run());
   } catch (error) {
-    return Promise.reject(error);
+    return Promise.reject(error instanceof Error ? error : new Error(String(error)));
   }
 }
 
-/** Converts an {@link Instant} to milliseconds since the epoch. */
+/**
+ * Converts an {@link Instant} to milliseconds since the epoch, for store implementations.
+ *
+ * @example
+ * ```ts
+ * instantMs(claims.exp!); // exp * 1000
+ * ```
+ */
 export function instantMs(instant: Instant): number {
   return instant instanceof Date ? instant.getTime() : instant * 1000;
 }
