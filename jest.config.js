@@ -23,7 +23,8 @@ const swc = (syntax) => [
 const esmOnly = ['jose', '@nestjs'];
 
 /** @type {import('jest').Config} */
-export default {
+const base = {
+  rootDir: import.meta.dirname,
   testEnvironment: 'node',
   testMatch: ['<rootDir>/packages/*/test/**/*.test.ts', '<rootDir>/examples/*/test/**/*.test.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
@@ -40,4 +41,23 @@ export default {
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   testTimeout: 20000,
+};
+
+// The NestJS adapter's tests run twice: on the workspace's Nest 11, and on the Nest 12 of the
+// test-only package packages/nestjs-compat-12 (two Nest versions linked into one workspace give
+// two @nestjs/core copies and break DI, so Nest 12 is reached by mapping instead).
+const nest12 = '<rootDir>/packages/nestjs-compat-12/node_modules/@nestjs/$1';
+
+/** @type {import('jest').Config} */
+export default {
+  projects: [
+    { ...base, displayName: 'main', globals: { NEST_MAJOR: 11 } },
+    {
+      ...base,
+      displayName: 'nest-12',
+      globals: { NEST_MAJOR: 12 },
+      testMatch: ['<rootDir>/packages/nestjs/test/**/*.test.ts'],
+      moduleNameMapper: { '^@nestjs/(.*)$': nest12, ...base.moduleNameMapper },
+    },
+  ],
 };

@@ -62,8 +62,9 @@ if (serve) {
   curl -i ${urlOf(express.server)}/catalog
   curl -i -H "Authorization: Bearer $TOKEN" ${urlOf(express.server)}/orders
   curl -i -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' -d '{"item":"tea-sencha","quantity":1}' ${urlOf(express.server)}/orders
+  (the last one is 403: catalog-reader lacks orders:write)
 
-Other clients: order-writer (orders:write), admin-console (admin: POST /admin/revocations {"token":"…"}),
+Other clients: order-writer (orders:read orders:write), admin-console (admin: POST /admin/revocations {"token":"…"}),
 rsa-client (RS256), expired-demo (expired tokens). Secrets: <client-id>-dev-secret. Ctrl-C stops.`);
   const stop = async () => {
     for (const api of apis) api.server.close();

@@ -30,7 +30,7 @@ const CATALOG = [
  *
  * @example
  * ```ts
- * createOrdersApp({ issuer: 'http://127.0.0.1:9000', audience: 'https://api.example/' }).listen(3000);
+ * createOrdersApp({ issuer: 'http://127.0.0.1:4000', audience: 'https://api.example/' }).listen(3000);
  * ```
  */
 export function createOrdersApp(options: OrdersApiOptions): Express {

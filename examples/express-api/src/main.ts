@@ -2,7 +2,7 @@
 import { createOrdersApp } from './app.js';
 
 const port = Number(process.env.PORT ?? 3000);
-const issuer = process.env.ISSUER_URL ?? 'http://127.0.0.1:9000';
+const issuer = process.env.ISSUER_URL ?? 'http://127.0.0.1:4000';
 const audience = process.env.AUDIENCE ?? 'https://api.example/';
 
 createOrdersApp({ issuer, audience }).listen(port, '127.0.0.1', () => {

@@ -24,6 +24,7 @@ export {
   type RequirementSpec,
 } from './requirements.js';
 export { readScopes, type ScopeClaim } from './scopes.js';
+export { createRouteChecks, type RouteCheck, type RouteChecks } from './route-checks.js';
 export { extractToken, type ExtractionPolicy, type TokenLocation } from './extract.js';
 export { headerValues, type GuardRequest, type HeadersInput } from './request.js';
 export { DEFAULT_ALGORITHMS, isAlgorithm, type Algorithm } from './algorithms.js';

@@ -1,5 +1,6 @@
 import type { Claims } from './claims.js';
 import { systemClock, type Clock } from './clock.js';
+import { ConfigurationError } from './errors.js';
 
 /** A moment: a NumericDate (seconds since the epoch, like `exp`) or a Date. */
 export type Instant = number | Date;
@@ -168,7 +169,7 @@ function createExpiringSet(maxEntries: number, onDrop: (key: string) => void): E
 export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryTokenStore {
   const maxEntries = options.maxEntries ?? 100_000;
   if (!Number.isInteger(maxEntries) || maxEntries < 1) {
-    throw new TypeError('"maxEntries" must be a positive integer');
+    throw new ConfigurationError('createMemoryStore: "maxEntries" must be a positive integer');
   }
   const subjectTtlMs = (options.subjectRevocationTtlSeconds ?? 86_400) * 1000;
   const clock = options.clock ?? systemClock;

@@ -1,4 +1,9 @@
-import { createMemoryStore, type Claims, type TokenStore } from '@jwt-guard/core';
+import {
+  ConfigurationError,
+  createMemoryStore,
+  type Claims,
+  type TokenStore,
+} from '@jwt-guard/core';
 import { createTestClock, type TestClock } from '@jwt-guard/testkit';
 
 const ISSUER_A = 'https://a.idp.example/';
@@ -188,8 +193,8 @@ describe('createMemoryStore', () => {
       expect(await argumentError(() => call(store))).toBeInstanceOf(TypeError);
     });
 
-    it.each([0, -1, 1.5, NaN])('refuses maxEntries %p with a TypeError', (maxEntries) => {
-      expect(() => createMemoryStore({ maxEntries })).toThrow(TypeError);
+    it.each([0, -1, 1.5, NaN])('refuses maxEntries %p at construction', (maxEntries) => {
+      expect(() => createMemoryStore({ maxEntries })).toThrow(ConfigurationError);
     });
   });
 

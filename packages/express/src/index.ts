@@ -1,7 +1,6 @@
 import {
-  claimCondition,
   createGuard,
-  defineRequirement,
+  createRouteChecks,
   type AuthContext,
   type ClaimPredicate,
   type ClaimValue,
@@ -9,6 +8,8 @@ import {
   type GuardOptions,
   type GuardRequest,
   type Requirement,
+  type RouteCheck,
+  type RouteChecks,
 } from '@jwt-guard/core';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 
@@ -28,15 +29,14 @@ declare global {
 const GUARD = Symbol.for('jwt-guard.express.guard');
 type GuardedRequest = Request & { [GUARD]?: Guard<AuthContext | undefined> };
 
+/** The middleware, with its guard for startup work (`await middleware.guard.hydrate()`). */
+export type GuardMiddleware = RequestHandler & { readonly guard: Guard<AuthContext | undefined> };
+
 // Node's parsed `headers` keep only the first Authorization header; `rawHeaders` keep all,
-// so core can refuse an ambiguous request.
+// so core can refuse an ambiguous request. For the same reason cookies come from the raw
+// header, not from a cookie parser's `req.cookies`, which keeps one value per name.
 function toGuardRequest(req: Request): GuardRequest {
-  return {
-    method: req.method,
-    url: req.originalUrl,
-    headers: req.rawHeaders,
-    cookies: (req as { cookies?: Record<string, string> }).cookies,
-  };
+  return { method: req.method, url: req.originalUrl, headers: req.rawHeaders };
 }
 
 /**
@@ -67,30 +67,23 @@ export function jwtGuard(options: GuardOptions): GuardMiddleware {
   return Object.assign(middleware, { guard });
 }
 
-/** The middleware, with its guard for startup work (`await middleware.guard.hydrate()`). */
-export type GuardMiddleware = RequestHandler & { readonly guard: Guard<AuthContext | undefined> };
-
-function routeCheck(
-  name: string,
-  check: (guard: Guard<AuthContext | undefined>, req: Request) => void | Promise<void>,
-): RequestHandler {
-  const handler = (req: GuardedRequest, _res: Response, next: NextFunction): void => {
+function toMiddleware(name: string, check: RouteCheck): RequestHandler {
+  const middleware = (req: GuardedRequest, _res: Response, next: NextFunction): void => {
     const guard = req[GUARD];
     if (guard === undefined) {
       next(new Error(`${name}() needs app.use(jwtGuard(options)) (or the router's) before it`));
       return;
     }
+    const route = (): string =>
+      `${req.method} ${req.baseUrl}${(req.route as { path?: string } | undefined)?.path ?? req.path}`;
     Promise.resolve()
-      .then(() => check(guard, req))
+      .then(() => check(guard, req.auth as AuthContext | undefined, route))
       .then(() => next(), next);
   };
-  Object.defineProperty(handler, 'name', { value: name });
-  return handler;
+  return Object.defineProperty(middleware, 'name', { value: name });
 }
 
-function requirement(name: string, value: Requirement): RequestHandler {
-  return routeCheck(name, (guard, req) => guard.authorize(req.auth, value));
-}
+const checks: RouteChecks<RequestHandler> = createRouteChecks(toMiddleware);
 
 /**
  * Lets a request through only if its token has every one of the scopes (exact match).
@@ -100,9 +93,7 @@ function requirement(name: string, value: Requirement): RequestHandler {
  * app.post('/admin', requireScope('admin', 'write:items'), handler);
  * ```
  */
-export function requireScope(...scopes: string[]): RequestHandler {
-  return requirement('requireScope', defineRequirement({ scopes }));
-}
+export const requireScope: (...scopes: string[]) => RequestHandler = checks.requireScope;
 
 /**
  * Lets a request through if its token has at least one of the scopes.
@@ -112,9 +103,7 @@ export function requireScope(...scopes: string[]): RequestHandler {
  * app.get('/reports', requireAnyScope('reports:read', 'admin'), handler);
  * ```
  */
-export function requireAnyScope(...scopes: string[]): RequestHandler {
-  return requirement('requireAnyScope', defineRequirement({ anyScopes: scopes }));
-}
+export const requireAnyScope: (...scopes: string[]) => RequestHandler = checks.requireAnyScope;
 
 /**
  * Lets a request through if a claim equals the value (or, for an array claim, contains it),
@@ -123,47 +112,33 @@ export function requireAnyScope(...scopes: string[]): RequestHandler {
  * @example
  * ```ts
  * app.get('/acme', requireClaim('tenant', 'acme'), handler);
- * app.get('/staff', requireClaim('roles', (roles) => Array.isArray(roles) && roles.includes('staff')), handler);
  * ```
  */
-export function requireClaim(name: string, expected: ClaimValue | ClaimPredicate): RequestHandler {
-  return requirement(
-    'requireClaim',
-    defineRequirement({ claims: [claimCondition(name, expected)] }),
-  );
-}
+export const requireClaim: (name: string, expected: ClaimValue | ClaimPredicate) => RequestHandler =
+  checks.requireClaim;
 
 /**
  * Lets a request through if its token meets a requirement built with core's
- * `defineRequirement` (scopes, claims, audience together).
+ * `defineRequirement` (scopes, claims and audience together).
  *
  * @example
  * ```ts
  * app.get('/partner', requireAuth(defineRequirement({ audience: 'https://partner.example/' })), handler);
  * ```
  */
-export function requireAuth(value: Requirement): RequestHandler {
-  return requirement('requireAuth', value);
-}
+export const requireAuth: (requirement: Requirement) => RequestHandler = checks.requireAuth;
 
 /**
- * Accepts each token (its `jti`) only once on this route: a second use is 401
- * `ERR_TOKEN_REPLAYED`, a token without `jti` is refused. Uses the guard's `store`, so a
- * Redis store makes it hold across a fleet.
+ * Accepts each token (its `jti`) only once on this route (method and path pattern, or
+ * `routeName`): a second use is 401 `ERR_TOKEN_REPLAYED`, a token without `jti` is refused.
+ * Uses the guard's `store`, so a shared store makes it hold across a fleet.
  *
  * @example
  * ```ts
  * app.post('/payments', requireScope('payments:write'), requireOneTimeToken(), handler);
  * ```
  */
-export function requireOneTimeToken(routeName?: string): RequestHandler {
-  return routeCheck('requireOneTimeToken', (guard, req) =>
-    guard.consumeOnce(
-      req.auth,
-      routeName ??
-        `${req.method} ${req.baseUrl}${(req.route as { path?: string } | undefined)?.path ?? req.path}`,
-    ),
-  );
-}
+export const requireOneTimeToken: (routeName?: string) => RequestHandler =
+  checks.requireOneTimeToken;
 
 export type { AuthContext, GuardOptions } from '@jwt-guard/core';

@@ -1,7 +1,6 @@
 import {
-  claimCondition,
   createGuard,
-  defineRequirement,
+  createRouteChecks,
   type AuthContext,
   type ClaimPredicate,
   type ClaimValue,
@@ -9,6 +8,8 @@ import {
   type GuardOptions,
   type GuardRequest,
   type Requirement,
+  type RouteCheck,
+  type RouteChecks,
 } from '@jwt-guard/core';
 import type { Context, Middleware, Next } from 'koa';
 
@@ -25,14 +26,14 @@ declare module 'koa' {
 const GUARD = Symbol.for('jwt-guard.koa.guard');
 type GuardedContext = Context & { [GUARD]?: Guard<AuthContext | undefined> };
 
+/** The middleware, with its guard for startup work (`await middleware.guard.hydrate()`). */
+export type GuardMiddleware = Middleware & { readonly guard: Guard<AuthContext | undefined> };
+
 // Node's parsed `headers` keep only the first Authorization header; `rawHeaders` keep all,
 // so core can refuse an ambiguous request.
 function toGuardRequest(ctx: Context): GuardRequest {
   return { method: ctx.method, url: ctx.originalUrl, headers: ctx.req.rawHeaders };
 }
-
-/** The middleware, with its guard for startup work (`await middleware.guard.hydrate()`). */
-export type GuardMiddleware = Middleware & { readonly guard: Guard<AuthContext | undefined> };
 
 /**
  * Verifies the request's access token and sets `ctx.state.auth`; refusals are thrown with
@@ -55,24 +56,21 @@ export function jwtGuard(options: GuardOptions): GuardMiddleware {
   return Object.assign(middleware, { guard });
 }
 
-function routeCheck(
-  name: string,
-  check: (guard: Guard<AuthContext | undefined>, ctx: Context) => void | Promise<void>,
-): Middleware {
+function toMiddleware(name: string, check: RouteCheck): Middleware {
   const middleware = async (ctx: GuardedContext, next: Next): Promise<void> => {
     const guard = ctx[GUARD];
     if (guard === undefined)
       throw new Error(`${name}() needs app.use(jwtGuard(options)) before it`);
-    await check(guard, ctx);
+    // @koa/router records the matched pattern; without a router the path names the route.
+    const route = (): string =>
+      `${ctx.method} ${(ctx as { _matchedRoute?: string })._matchedRoute ?? ctx.path}`;
+    await check(guard, ctx.state.auth, route);
     await next();
   };
-  Object.defineProperty(middleware, 'name', { value: name });
-  return middleware;
+  return Object.defineProperty(middleware, 'name', { value: name });
 }
 
-function requirement(name: string, value: Requirement): Middleware {
-  return routeCheck(name, (guard, ctx) => guard.authorize(ctx.state.auth, value));
-}
+const checks: RouteChecks<Middleware> = createRouteChecks(toMiddleware);
 
 /**
  * Lets a request through only if its token has every one of the scopes (exact match).
@@ -82,9 +80,7 @@ function requirement(name: string, value: Requirement): Middleware {
  * router.post('/admin', requireScope('admin', 'write:items'), handler);
  * ```
  */
-export function requireScope(...scopes: string[]): Middleware {
-  return requirement('requireScope', defineRequirement({ scopes }));
-}
+export const requireScope: (...scopes: string[]) => Middleware = checks.requireScope;
 
 /**
  * Lets a request through if its token has at least one of the scopes.
@@ -94,9 +90,7 @@ export function requireScope(...scopes: string[]): Middleware {
  * router.get('/reports', requireAnyScope('reports:read', 'admin'), handler);
  * ```
  */
-export function requireAnyScope(...scopes: string[]): Middleware {
-  return requirement('requireAnyScope', defineRequirement({ anyScopes: scopes }));
-}
+export const requireAnyScope: (...scopes: string[]) => Middleware = checks.requireAnyScope;
 
 /**
  * Lets a request through if a claim equals the value (or, for an array claim, contains it),
@@ -107,43 +101,30 @@ export function requireAnyScope(...scopes: string[]): Middleware {
  * router.get('/acme', requireClaim('tenant', 'acme'), handler);
  * ```
  */
-export function requireClaim(name: string, expected: ClaimValue | ClaimPredicate): Middleware {
-  return requirement(
-    'requireClaim',
-    defineRequirement({ claims: [claimCondition(name, expected)] }),
-  );
-}
+export const requireClaim: (name: string, expected: ClaimValue | ClaimPredicate) => Middleware =
+  checks.requireClaim;
 
 /**
  * Lets a request through if its token meets a requirement built with core's
- * `defineRequirement` (scopes, claims, audience together).
+ * `defineRequirement` (scopes, claims and audience together).
  *
  * @example
  * ```ts
  * router.get('/partner', requireAuth(defineRequirement({ audience: 'https://partner.example/' })), handler);
  * ```
  */
-export function requireAuth(value: Requirement): Middleware {
-  return requirement('requireAuth', value);
-}
+export const requireAuth: (requirement: Requirement) => Middleware = checks.requireAuth;
 
 /**
- * Accepts each token (its `jti`) only once on this route: a second use is 401
- * `ERR_TOKEN_REPLAYED`, a token without `jti` is refused. Uses the guard's `store`.
+ * Accepts each token (its `jti`) only once on this route (method and path pattern, or
+ * `routeName`): a second use is 401 `ERR_TOKEN_REPLAYED`, a token without `jti` is refused.
+ * Uses the guard's `store`, so a shared store makes it hold across a fleet.
  *
  * @example
  * ```ts
  * router.post('/payments', requireScope('payments:write'), requireOneTimeToken(), handler);
  * ```
  */
-export function requireOneTimeToken(routeName?: string): Middleware {
-  return routeCheck('requireOneTimeToken', (guard, ctx) =>
-    guard.consumeOnce(
-      ctx.state.auth,
-      // @koa/router records the matched pattern; without a router the path names the route.
-      routeName ?? `${ctx.method} ${(ctx as { _matchedRoute?: string })._matchedRoute ?? ctx.path}`,
-    ),
-  );
-}
+export const requireOneTimeToken: (routeName?: string) => Middleware = checks.requireOneTimeToken;
 
 export type { AuthContext, GuardOptions } from '@jwt-guard/core';

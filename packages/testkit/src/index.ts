@@ -36,3 +36,32 @@ export {
   type WycheproofSignatureCase,
   type WycheproofSignatureGroup,
 } from './wycheproof.js';
+export {
+  CONFORMANCE_ROUTES,
+  conformanceBody,
+  conformanceCases,
+  createConformanceEnv,
+  renderConformanceError,
+  runConformanceCase,
+  type ConformanceCase,
+  type ConformanceEnv,
+  type ConformanceEnvOptions,
+  type ConformanceExpectation,
+  type ConformanceHarness,
+  type ConformanceRequest,
+  type ConformanceRoute,
+  type ConformanceRule,
+  type ConformanceStep,
+  type ConformanceStore,
+} from './conformance.js';
+export {
+  findRedis,
+  freePorts,
+  hasRedisServer,
+  startRedisCluster,
+  startRedisServer,
+  uniqueKeyPrefix,
+  waitUntil,
+  type RedisClusterProcess,
+  type RedisServerProcess,
+} from './redis.js';

@@ -1,0 +1,322 @@
+// What only the Express adapter does: rendering through Express's own error handling,
+// `req.auth` typing, wiring mistakes, router mounting, one-time route names. The behaviour
+// shared with every adapter is the conformance matrix (conformance.test.ts).
+import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
+import request from 'supertest';
+import { isJwtGuardError, type AuthContext, type GuardOptions } from '@jwt-guard/core';
+import {
+  jwtGuard,
+  requireAnyScope,
+  requireClaim,
+  requireOneTimeToken,
+  requireScope,
+} from '@jwt-guard/express';
+import {
+  createTestClock,
+  createTokenFactory,
+  startKeyServer,
+  testKeys,
+  type KeyServer,
+} from '@jwt-guard/testkit';
+
+const issuer = 'https://idp.example/';
+const audience = 'https://api.example/';
+const keys = testKeys();
+const clock = createTestClock();
+const mint = createTokenFactory({ issuer, audience, clock });
+const options: GuardOptions = { issuer, audience, clock, keys: keys.ES256.jwk };
+const bearer = (claims: Record<string, unknown> = {}): string =>
+  `Bearer ${mint.sign(keys.ES256, claims)}`;
+
+type Equals<A, B> =
+  (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+
+const answer: RequestHandler = (req, res) => {
+  // Compile-time: `req.auth` is the AuthContext through declaration merging, not `any`.
+  const typed: Equals<typeof req.auth, AuthContext> = true;
+  res.json({ typed, sub: req.auth.subject, scopes: req.auth.scopes });
+};
+
+describe("Express's default error handler (finalhandler), no custom handler", () => {
+  const app = express();
+  app.use(jwtGuard(options));
+  app.get('/items', requireScope('read:items'), answer);
+
+  it('renders 401 with the bare challenge when no token was sent', async () => {
+    const res = await request(app).get('/items');
+    expect(res.status).toBe(401);
+    expect(res.headers['www-authenticate']).toBe('Bearer');
+  });
+
+  it('renders 401 invalid_token with its description', async () => {
+    const res = await request(app)
+      .get('/items')
+      .set(
+        'Authorization',
+        bearer({ iat: clock.nowSeconds() - 960, exp: clock.nowSeconds() - 60 }),
+      );
+    expect(res.status).toBe(401);
+    expect(res.headers['www-authenticate']).toBe(
+      'Bearer error="invalid_token", error_description="The access token expired"',
+    );
+  });
+
+  it('renders 403 insufficient_scope naming the scope', async () => {
+    const res = await request(app)
+      .get('/items')
+      .set('Authorization', bearer({ scope: 'profile' }));
+    expect(res.status).toBe(403);
+    expect(res.headers['www-authenticate']).toBe(
+      'Bearer error="insufficient_scope", error_description="The access token lacks a required scope", scope="read:items"',
+    );
+  });
+
+  it('renders 503 without a challenge when the keys are unavailable', async () => {
+    const down = await startKeyServer({ keys: [keys.ES256] });
+    down.setFault({ kind: 'down' });
+    try {
+      const outage = express();
+      outage.use(jwtGuard({ issuer: down.issuer, audience, clock }));
+      outage.get('/me', answer);
+      const token = createTokenFactory({ issuer: down.issuer, audience, clock }).sign(keys.ES256);
+      const res = await request(outage).get('/me').set('Authorization', `Bearer ${token}`);
+      expect(res.status).toBe(503);
+      expect(res.headers['www-authenticate']).toBeUndefined();
+    } finally {
+      await down.close();
+    }
+  });
+
+  it('lets the request through with req.auth set', async () => {
+    const res = await request(app)
+      .get('/items')
+      .set('Authorization', bearer({ scope: 'read:items' }));
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ typed: true, sub: 'user-1', scopes: ['read:items'] });
+  });
+});
+
+describe('an app error handler', () => {
+  it('reads the stable code and status of the refusal', async () => {
+    const app = express();
+    app.use(jwtGuard(options));
+    app.get('/reports', requireAnyScope('reports:read', 'admin'), answer);
+    const handler: ErrorRequestHandler = (err, _req, res, next) => {
+      if (!isJwtGuardError(err)) return next(err);
+      res
+        .status(err.status)
+        .set(err.headers)
+        .json({ code: err.code, requirement: err.requirement });
+    };
+    app.use(handler);
+
+    const res = await request(app)
+      .get('/reports')
+      .set('Authorization', bearer({ scope: 'x' }));
+    expect(res.status).toBe(403);
+    expect(res.body).toEqual({ code: 'ERR_SCOPE_INSUFFICIENT', requirement: 'scope' });
+    expect(res.headers['www-authenticate']).toBe(
+      'Bearer error="insufficient_scope", error_description="The access token lacks a required scope", scope="reports:read admin"',
+    );
+  });
+});
+
+describe('a route requirement without jwtGuard', () => {
+  // A forgotten app.use(jwtGuard()) must fail loudly, never let the request through.
+  it.each([
+    ['requireScope', requireScope('read:items')],
+    ['requireAnyScope', requireAnyScope('read:items')],
+    ['requireClaim', requireClaim('tenant', 'acme')],
+    ['requireOneTimeToken', requireOneTimeToken()],
+  ])('%s answers 500 with an error naming jwtGuard', async (name, check) => {
+    const app = express();
+    const seen: unknown[] = [];
+    app.get('/x', check, answer);
+    app.use(((err, _req, res, next) => {
+      if (res.headersSent) return next(err);
+      seen.push(err);
+      res.status(500).end();
+    }) as ErrorRequestHandler);
+
+    const res = await request(app)
+      .get('/x')
+      .set('Authorization', bearer({ scope: 'read:items' }));
+    expect(res.status).toBe(500);
+    expect(seen).toHaveLength(1);
+    expect((seen[0] as Error).message).toBe(
+      `${name}() needs app.use(jwtGuard(options)) (or the router's) before it`,
+    );
+  });
+});
+
+describe('a router-level jwtGuard', () => {
+  const app = express();
+  const api = express.Router();
+  api.use(jwtGuard(options));
+  api.get('/items', requireScope('read:items'), answer);
+  app.use('/api', api);
+  app.get('/catalogue', (_req, res) => {
+    res.json({ public: true });
+  });
+
+  it('guards the routes of its router', async () => {
+    await request(app).get('/api/items').expect(401).expect('WWW-Authenticate', 'Bearer');
+    await request(app)
+      .get('/api/items')
+      .set('Authorization', bearer({ scope: 'read:items' }))
+      .expect(200);
+  });
+
+  it('leaves the routes outside it alone', async () => {
+    await request(app).get('/catalogue').expect(200, { public: true });
+  });
+});
+
+describe('requireClaim with a predicate', () => {
+  const app = express();
+  app.use(jwtGuard(options));
+  app.get(
+    '/vault',
+    requireClaim('level', (level) => typeof level === 'number' && level >= 3),
+    answer,
+  );
+  app.get(
+    '/deep',
+    requireClaim('org', (org) => (org as { unit: { name: string } }).unit.name === 'vault'),
+    answer,
+  );
+
+  it('passes when the predicate returns true', async () => {
+    await request(app)
+      .get('/vault')
+      .set('Authorization', bearer({ level: 5 }))
+      .expect(200);
+  });
+
+  it.each([
+    ['false', { level: 1 }],
+    ['a claim of another type', { level: '5' }],
+    ['a missing claim', {}],
+  ])('answers 403 ERR_CLAIM_MISMATCH for %s', async (_name, claims) => {
+    const res = await request(app).get('/vault').set('Authorization', bearer(claims));
+    expect(res.status).toBe(403);
+    expect(res.headers['www-authenticate']).toBe(
+      'Bearer error="insufficient_scope", error_description="The access token does not meet the requirements of this resource"',
+    );
+  });
+
+  it('denies with 403, not 500, when the predicate throws', async () => {
+    await request(app).get('/deep').set('Authorization', bearer()).expect(403);
+  });
+});
+
+describe('requireOneTimeToken route names', () => {
+  const app = express();
+  const payments = express.Router();
+  app.use(jwtGuard(options));
+  app.post('/a', requireOneTimeToken(), answer);
+  app.post('/b', requireOneTimeToken(), answer);
+  payments.post('/:id', requireOneTimeToken(), answer);
+  app.use('/payments', payments);
+  app.post('/shared-1', requireOneTimeToken('transfer'), answer);
+  app.post('/shared-2', requireOneTimeToken('transfer'), answer);
+
+  it('are per route: one token serves each route once', async () => {
+    const token = bearer();
+    await request(app).post('/a').set('Authorization', token).expect(200);
+    await request(app).post('/b').set('Authorization', token).expect(200);
+    await request(app).post('/a').set('Authorization', token).expect(401);
+  });
+
+  it('name the route pattern with its mount path, not the concrete URL', async () => {
+    const token = bearer();
+    await request(app).post('/payments/1').set('Authorization', token).expect(200);
+    const res = await request(app).post('/payments/2').set('Authorization', token);
+    expect(res.status).toBe(401);
+    expect(res.headers['www-authenticate']).toBe(
+      'Bearer error="invalid_token", error_description="The access token was already used"',
+    );
+  });
+
+  it('can be shared between routes by an explicit name', async () => {
+    const token = bearer();
+    await request(app).post('/shared-1').set('Authorization', token).expect(200);
+    await request(app).post('/shared-2').set('Authorization', token).expect(401);
+  });
+});
+
+describe('cookie mode behind a cookie parser', () => {
+  // What cookie-parser (through the `cookie` package) leaves in req.cookies: one value per
+  // name, the first one sent.
+  const cookieParser: RequestHandler = (req, _res, next) => {
+    const cookies: Record<string, string> = {};
+    for (const pair of (req.headers.cookie ?? '').split(';')) {
+      const [name = '', value = ''] = pair.trim().split('=');
+      cookies[name] ??= value;
+    }
+    (req as { cookies?: Record<string, string> }).cookies = cookies;
+    next();
+  };
+  const app = express();
+  app.use(cookieParser);
+  app.use(jwtGuard({ ...options, tokenLocations: ['cookie'], cookie: { name: 'at' } }));
+  app.get('/me', answer);
+
+  it('accepts the one cookie', async () => {
+    await request(app)
+      .get('/me')
+      .set('Cookie', `at=${mint.sign(keys.ES256)}`)
+      .expect(200);
+  });
+
+  // Cookie tossing: a sibling subdomain plants a second `at` cookie, which browsers may send
+  // first. Core refuses two (the conformance matrix holds without a parser); the parsed
+  // req.cookies must not hide the second one.
+  it('still refuses the cookie sent twice with 400 ERR_MULTIPLE_TOKENS', async () => {
+    const planted = mint.sign(keys.ES256, { sub: 'attacker' });
+    const res = await request(app)
+      .get('/me')
+      .set('Cookie', `at=${planted}; at=${mint.sign(keys.ES256)}`);
+    expect(res.status).toBe(400);
+    expect(res.headers['www-authenticate']).toBe(
+      'Bearer error="invalid_request", error_description="The access token was sent by more than one method"',
+    );
+  });
+});
+
+describe('middleware.guard.hydrate()', () => {
+  let server: KeyServer;
+  beforeAll(async () => {
+    server = await startKeyServer({ keys: [keys.ES256] });
+  });
+  afterAll(() => server.close());
+
+  it('fetches discovery and keys before the first request, which then fetches nothing', async () => {
+    const guard = jwtGuard({ issuer: server.issuer, audience, clock });
+    const app = express();
+    app.use(guard);
+    app.get('/me', answer);
+    server.resetHits();
+
+    await guard.guard.hydrate();
+    expect(server.hits).toEqual({ jwks: 1, metadata: 1, redirected: 0 });
+
+    const token = createTokenFactory({ issuer: server.issuer, audience, clock }).sign(keys.ES256);
+    await request(app).get('/me').set('Authorization', `Bearer ${token}`).expect(200);
+    expect(server.hits).toEqual({ jwks: 1, metadata: 1, redirected: 0 });
+  });
+
+  it('rejects with ERR_KEYS_UNAVAILABLE when the issuer is down', async () => {
+    const down = await startKeyServer({ keys: [keys.ES256] });
+    down.setFault({ kind: 'down' });
+    try {
+      const guard = jwtGuard({ issuer: down.issuer, audience, clock });
+      await expect(guard.guard.hydrate()).rejects.toMatchObject({
+        code: 'ERR_KEYS_UNAVAILABLE',
+        status: 503,
+      });
+    } finally {
+      await down.close();
+    }
+  });
+});

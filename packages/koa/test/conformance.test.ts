@@ -1,0 +1,85 @@
+import { createServer } from 'node:http';
+import Koa, { type Middleware } from 'koa';
+import Router from '@koa/router';
+import { createMemoryStore, type GuardOptions } from '@jwt-guard/core';
+import {
+  jwtGuard,
+  requireAnyScope,
+  requireClaim,
+  requireOneTimeToken,
+  requireScope,
+} from '@jwt-guard/koa';
+import {
+  CONFORMANCE_ROUTES,
+  conformanceBody,
+  conformanceCases,
+  createConformanceEnv,
+  renderConformanceError,
+  runConformanceCase,
+  type ConformanceHarness,
+  type ConformanceRule,
+} from '@jwt-guard/testkit';
+
+function checks(rule: ConformanceRule): Middleware[] {
+  switch (rule.kind) {
+    case 'public':
+    case 'authenticated':
+      return [];
+    case 'allScopes':
+      return [requireScope(...rule.scopes)];
+    case 'anyScope':
+      return [requireAnyScope(...rule.scopes)];
+    case 'claim':
+      return [requireClaim(rule.claim, rule.value)];
+    case 'oneTime':
+      return [requireOneTimeToken()];
+  }
+}
+
+const answer: Middleware = (ctx) => {
+  ctx.body = conformanceBody(ctx.state.auth);
+};
+
+const renderError: Middleware = async (ctx, next) => {
+  try {
+    await next();
+  } catch (err) {
+    const { status, headers, body } = renderConformanceError(err);
+    ctx.status = status;
+    ctx.set(headers);
+    ctx.body = body;
+  }
+};
+
+// Public routes are on a router used before the guard (their handlers end the chain); the
+// guarded ones on a router used after it.
+const harness: ConformanceHarness = {
+  name: 'koa',
+  createServer(options) {
+    const app = new Koa();
+    const open = new Router();
+    const guarded = new Router();
+    for (const { method, path, rule } of CONFORMANCE_ROUTES) {
+      const target = rule.kind === 'public' ? open : guarded;
+      target[method.toLowerCase() as 'get' | 'post' | 'delete'](path, ...checks(rule), answer);
+    }
+    app.use(renderError);
+    app.use(open.routes());
+    app.use(jwtGuard(options as unknown as GuardOptions));
+    app.use(guarded.routes());
+    const handle = app.callback();
+    return Promise.resolve(
+      createServer((req, res) => {
+        void handle(req, res);
+      }),
+    );
+  },
+};
+
+const env = createConformanceEnv({ createStore: (clock) => createMemoryStore({ clock }) });
+beforeAll(() => env.start());
+afterAll(() => env.close());
+
+describe('koa conformance', () => {
+  it.each(conformanceCases(env))('$name', (row) => runConformanceCase(harness, row));
+});

@@ -1,0 +1,308 @@
+// What only the Koa adapter does: rendering through Koa's own `onerror`, `ctx.state.auth`
+// typing, wiring mistakes, router mounting, one-time route names. The behaviour shared with
+// every adapter is the conformance matrix (conformance.test.ts).
+import Koa, { type Middleware } from 'koa';
+import Router from '@koa/router';
+import request from 'supertest';
+import { isJwtGuardError, type AuthContext, type GuardOptions } from '@jwt-guard/core';
+import {
+  jwtGuard,
+  requireAnyScope,
+  requireClaim,
+  requireOneTimeToken,
+  requireScope,
+} from '@jwt-guard/koa';
+import {
+  createTestClock,
+  createTokenFactory,
+  startKeyServer,
+  testKeys,
+  type KeyServer,
+} from '@jwt-guard/testkit';
+
+const issuer = 'https://idp.example/';
+const audience = 'https://api.example/';
+const keys = testKeys();
+const clock = createTestClock();
+const mint = createTokenFactory({ issuer, audience, clock });
+const options: GuardOptions = { issuer, audience, clock, keys: keys.ES256.jwk };
+const bearer = (claims: Record<string, unknown> = {}): string =>
+  `Bearer ${mint.sign(keys.ES256, claims)}`;
+
+type Equals<A, B> =
+  (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+
+const answer: Middleware = (ctx) => {
+  // Compile-time: `ctx.state.auth` is the AuthContext through DefaultState, not `any`.
+  const typed: Equals<typeof ctx.state.auth, AuthContext> = true;
+  ctx.body = { typed, sub: ctx.state.auth.subject, scopes: ctx.state.auth.scopes };
+};
+
+/** An app with one router, the guard applied app-wide. */
+function guardedApp(guardOptions: GuardOptions, mount: (router: Router) => void): Koa {
+  const app = new Koa();
+  const router = new Router();
+  mount(router);
+  app.use(jwtGuard(guardOptions));
+  app.use(router.routes());
+  return app;
+}
+
+describe("Koa's default onerror, no custom handler", () => {
+  const app = guardedApp(options, (router) =>
+    router.get('/items', requireScope('read:items'), answer),
+  );
+  const server = app.callback();
+
+  it('renders 401 with the bare challenge when no token was sent', async () => {
+    const res = await request(server).get('/items');
+    expect(res.status).toBe(401);
+    expect(res.headers['www-authenticate']).toBe('Bearer');
+    expect(res.text).toBe('Authentication required');
+  });
+
+  it('renders 401 invalid_token with its description', async () => {
+    const res = await request(server)
+      .get('/items')
+      .set(
+        'Authorization',
+        bearer({ iat: clock.nowSeconds() - 960, exp: clock.nowSeconds() - 60 }),
+      );
+    expect(res.status).toBe(401);
+    expect(res.headers['www-authenticate']).toBe(
+      'Bearer error="invalid_token", error_description="The access token expired"',
+    );
+    expect(res.text).toBe('The access token expired');
+  });
+
+  it('renders 403 insufficient_scope naming the scope', async () => {
+    const res = await request(server)
+      .get('/items')
+      .set('Authorization', bearer({ scope: 'profile' }));
+    expect(res.status).toBe(403);
+    expect(res.headers['www-authenticate']).toBe(
+      'Bearer error="insufficient_scope", error_description="The access token lacks a required scope", scope="read:items"',
+    );
+  });
+
+  it('renders 503 without a challenge when the keys are unavailable', async () => {
+    const down = await startKeyServer({ keys: [keys.ES256] });
+    down.setFault({ kind: 'down' });
+    try {
+      const outage = guardedApp({ issuer: down.issuer, audience, clock }, (router) =>
+        router.get('/me', answer),
+      );
+      // onerror would log the non-exposed 503; this test reads the response only.
+      outage.silent = true;
+      const token = createTokenFactory({ issuer: down.issuer, audience, clock }).sign(keys.ES256);
+      const res = await request(outage.callback())
+        .get('/me')
+        .set('Authorization', `Bearer ${token}`);
+      expect(res.status).toBe(503);
+      expect(res.headers['www-authenticate']).toBeUndefined();
+    } finally {
+      await down.close();
+    }
+  });
+
+  it('lets the request through with ctx.state.auth set', async () => {
+    const res = await request(server)
+      .get('/items')
+      .set('Authorization', bearer({ scope: 'read:items' }));
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ typed: true, sub: 'user-1', scopes: ['read:items'] });
+  });
+});
+
+describe('an app error handler', () => {
+  it('reads the stable code and status of the refusal', async () => {
+    const app = new Koa();
+    const router = new Router();
+    router.get('/reports', requireAnyScope('reports:read', 'admin'), answer);
+    app.use(async (ctx, next) => {
+      try {
+        await next();
+      } catch (err) {
+        if (!isJwtGuardError(err)) throw err;
+        ctx.status = err.status;
+        ctx.set(err.headers);
+        ctx.body = { code: err.code, requirement: err.requirement };
+      }
+    });
+    app.use(jwtGuard(options));
+    app.use(router.routes());
+
+    const res = await request(app.callback())
+      .get('/reports')
+      .set('Authorization', bearer({ scope: 'x' }));
+    expect(res.status).toBe(403);
+    expect(res.body).toEqual({ code: 'ERR_SCOPE_INSUFFICIENT', requirement: 'scope' });
+    expect(res.headers['www-authenticate']).toBe(
+      'Bearer error="insufficient_scope", error_description="The access token lacks a required scope", scope="reports:read admin"',
+    );
+  });
+});
+
+describe('a route requirement without jwtGuard', () => {
+  // A forgotten app.use(jwtGuard()) must fail loudly, never let the request through.
+  it.each([
+    ['requireScope', requireScope('read:items')],
+    ['requireAnyScope', requireAnyScope('read:items')],
+    ['requireClaim', requireClaim('tenant', 'acme')],
+    ['requireOneTimeToken', requireOneTimeToken()],
+  ])('%s answers 500 with an error naming jwtGuard', async (name, check) => {
+    const app = new Koa();
+    const router = new Router();
+    router.get('/x', check, answer);
+    app.use(router.routes());
+    const seen: unknown[] = [];
+    // A listener replaces onerror's logging; the response is still onerror's 500.
+    app.on('error', (err) => seen.push(err));
+
+    const res = await request(app.callback())
+      .get('/x')
+      .set('Authorization', bearer({ scope: 'read:items' }));
+    expect(res.status).toBe(500);
+    expect(seen).toHaveLength(1);
+    expect((seen[0] as Error).message).toBe(`${name}() needs app.use(jwtGuard(options)) before it`);
+  });
+});
+
+describe('a router-level jwtGuard', () => {
+  const app = new Koa();
+  const api = new Router({ prefix: '/api' });
+  api.use(jwtGuard(options));
+  api.get('/items', requireScope('read:items'), answer);
+  const open = new Router();
+  open.get('/catalogue', (ctx) => {
+    ctx.body = { public: true };
+  });
+  app.use(api.routes());
+  app.use(open.routes());
+  const server = app.callback();
+
+  it('guards the routes of its router', async () => {
+    await request(server).get('/api/items').expect(401).expect('WWW-Authenticate', 'Bearer');
+    await request(server)
+      .get('/api/items')
+      .set('Authorization', bearer({ scope: 'read:items' }))
+      .expect(200);
+  });
+
+  it('leaves the routes outside it alone', async () => {
+    await request(server).get('/catalogue').expect(200, { public: true });
+  });
+});
+
+describe('requireClaim with a predicate', () => {
+  const server = guardedApp(options, (router) => {
+    router.get(
+      '/vault',
+      requireClaim('level', (level) => typeof level === 'number' && level >= 3),
+      answer,
+    );
+    router.get(
+      '/deep',
+      requireClaim('org', (org) => (org as { unit: { name: string } }).unit.name === 'vault'),
+      answer,
+    );
+  }).callback();
+
+  it('passes when the predicate returns true', async () => {
+    await request(server)
+      .get('/vault')
+      .set('Authorization', bearer({ level: 5 }))
+      .expect(200);
+  });
+
+  it.each([
+    ['false', { level: 1 }],
+    ['a claim of another type', { level: '5' }],
+    ['a missing claim', {}],
+  ])('answers 403 ERR_CLAIM_MISMATCH for %s', async (_name, claims) => {
+    const res = await request(server).get('/vault').set('Authorization', bearer(claims));
+    expect(res.status).toBe(403);
+    expect(res.headers['www-authenticate']).toBe(
+      'Bearer error="insufficient_scope", error_description="The access token does not meet the requirements of this resource"',
+    );
+  });
+
+  it('denies with 403, not 500, when the predicate throws', async () => {
+    await request(server).get('/deep').set('Authorization', bearer()).expect(403);
+  });
+});
+
+describe('requireOneTimeToken route names', () => {
+  const app = new Koa();
+  const router = new Router();
+  const payments = new Router({ prefix: '/payments' });
+  router.post('/a', requireOneTimeToken(), answer);
+  router.post('/b', requireOneTimeToken(), answer);
+  router.post('/shared-1', requireOneTimeToken('transfer'), answer);
+  router.post('/shared-2', requireOneTimeToken('transfer'), answer);
+  payments.post('/:id', requireOneTimeToken(), answer);
+  app.use(jwtGuard(options));
+  app.use(router.routes());
+  app.use(payments.routes());
+  const server = app.callback();
+
+  it('are per route: one token serves each route once', async () => {
+    const token = bearer();
+    await request(server).post('/a').set('Authorization', token).expect(200);
+    await request(server).post('/b').set('Authorization', token).expect(200);
+    await request(server).post('/a').set('Authorization', token).expect(401);
+  });
+
+  it('name the route pattern with its prefix, not the concrete URL', async () => {
+    const token = bearer();
+    await request(server).post('/payments/1').set('Authorization', token).expect(200);
+    const res = await request(server).post('/payments/2').set('Authorization', token);
+    expect(res.status).toBe(401);
+    expect(res.headers['www-authenticate']).toBe(
+      'Bearer error="invalid_token", error_description="The access token was already used"',
+    );
+  });
+
+  it('can be shared between routes by an explicit name', async () => {
+    const token = bearer();
+    await request(server).post('/shared-1').set('Authorization', token).expect(200);
+    await request(server).post('/shared-2').set('Authorization', token).expect(401);
+  });
+});
+
+describe('middleware.guard.hydrate()', () => {
+  let server: KeyServer;
+  beforeAll(async () => {
+    server = await startKeyServer({ keys: [keys.ES256] });
+  });
+  afterAll(() => server.close());
+
+  it('fetches discovery and keys before the first request, which then fetches nothing', async () => {
+    const guard = jwtGuard({ issuer: server.issuer, audience, clock });
+    const app = new Koa();
+    app.use(guard);
+    app.use(answer);
+    server.resetHits();
+
+    await guard.guard.hydrate();
+    expect(server.hits).toEqual({ jwks: 1, metadata: 1, redirected: 0 });
+
+    const token = createTokenFactory({ issuer: server.issuer, audience, clock }).sign(keys.ES256);
+    await request(app.callback()).get('/me').set('Authorization', `Bearer ${token}`).expect(200);
+    expect(server.hits).toEqual({ jwks: 1, metadata: 1, redirected: 0 });
+  });
+
+  it('rejects with ERR_KEYS_UNAVAILABLE when the issuer is down', async () => {
+    const down = await startKeyServer({ keys: [keys.ES256] });
+    down.setFault({ kind: 'down' });
+    try {
+      const guard = jwtGuard({ issuer: down.issuer, audience, clock });
+      await expect(guard.guard.hydrate()).rejects.toMatchObject({
+        code: 'ERR_KEYS_UNAVAILABLE',
+        status: 503,
+      });
+    } finally {
+      await down.close();
+    }
+  });
+});

@@ -1,0 +1,904 @@
+import { deepStrictEqual } from 'node:assert/strict';
+import { createSecretKey } from 'node:crypto';
+import { request as httpRequest, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createTestClock, type TestClock } from './clock.js';
+import { ASYMMETRIC_ALGORITHMS, createTestKey, testKeys, type TestKey } from './keys.js';
+import { startKeyServer, type KeyServer } from './server.js';
+import { b64url, createTokenFactory, replaceSegment, signJwt, signRaw } from './tokens.js';
+
+// One table of requests and exact answers that every adapter must give alike. An adapter
+// plugs in through a ConformanceHarness that mounts CONFORMANCE_ROUTES.
+//
+// Errors are rendered by one tiny app-level handler, the same in every harness:
+// renderConformanceError (status = err.status, 500 for anything else; headers = err.headers;
+// body = `{ code: err.code }`). The matrix reads the code from that body. The frameworks' own
+// default error rendering is each adapter's separate test.
+
+/** What guards a standard route, named after the adapters' functions. */
+export type ConformanceRule =
+  /** Mounted so that the guard never runs: Express, `app.get()` before `app.use(jwtGuard())`;
+   * Koa, a router used before the guard whose handler does not call `next()`; NestJS, `@Public()`. */
+  | { readonly kind: 'public' }
+  /** The guard only. */
+  | { readonly kind: 'authenticated' }
+  /** `requireScope(...scopes)`: all of them. */
+  | { readonly kind: 'allScopes'; readonly scopes: readonly string[] }
+  /** `requireAnyScope(...scopes)`. */
+  | { readonly kind: 'anyScope'; readonly scopes: readonly string[] }
+  /** `requireClaim(claim, value)`: equals, or an array claim contains it. */
+  | { readonly kind: 'claim'; readonly claim: string; readonly value: string }
+  /** `requireOneTimeToken()`. */
+  | { readonly kind: 'oneTime' };
+
+/** One standard route. */
+export interface ConformanceRoute {
+  readonly method: 'GET' | 'POST' | 'DELETE';
+  readonly path: string;
+  readonly rule: ConformanceRule;
+}
+
+/**
+ * The routes every harness mounts, each answering 200 with {@link conformanceBody}.
+ *
+ * @example
+ * ```ts
+ * for (const route of CONFORMANCE_ROUTES) router[route.method.toLowerCase()](route.path, ...);
+ * ```
+ */
+export const CONFORMANCE_ROUTES: readonly ConformanceRoute[] = [
+  { method: 'GET', path: '/health', rule: { kind: 'public' } },
+  { method: 'GET', path: '/me', rule: { kind: 'authenticated' } },
+  { method: 'GET', path: '/items', rule: { kind: 'allScopes', scopes: ['read:items'] } },
+  { method: 'POST', path: '/items', rule: { kind: 'allScopes', scopes: ['write:items'] } },
+  {
+    method: 'DELETE',
+    path: '/items',
+    rule: { kind: 'allScopes', scopes: ['admin', 'write:items'] },
+  },
+  {
+    method: 'GET',
+    path: '/reports',
+    rule: { kind: 'anyScope', scopes: ['reports:read', 'admin'] },
+  },
+  { method: 'GET', path: '/tenant', rule: { kind: 'claim', claim: 'tenant', value: 'acme' } },
+  { method: 'GET', path: '/staff', rule: { kind: 'claim', claim: 'roles', value: 'staff' } },
+  { method: 'POST', path: '/once', rule: { kind: 'oneTime' } },
+];
+
+/**
+ * One adapter under test.
+ *
+ * @example
+ * ```ts
+ * const harness: ConformanceHarness = {
+ *   name: 'express',
+ *   async createServer(options) {
+ *     const app = express();
+ *     // … CONFORMANCE_ROUTES, guarded by jwtGuard(options as GuardOptions) …
+ *     return http.createServer(app);
+ *   },
+ * };
+ * ```
+ */
+export interface ConformanceHarness {
+  readonly name: string;
+  /**
+   * An app with {@link CONFORMANCE_ROUTES} guarded with these guard options, as a server that is
+   * not listening yet; the runner listens on 127.0.0.1:0 and closes it.
+   */
+  createServer(options: Record<string, unknown>): Promise<Server>;
+}
+
+/**
+ * The 200 body of every standard route.
+ *
+ * @example
+ * ```ts
+ * res.json(conformanceBody(req.auth));
+ * ```
+ */
+export function conformanceBody(
+  auth: { readonly subject: string | undefined; readonly scopes: readonly string[] } | undefined,
+): { sub: string | undefined; scopes: readonly string[] } | { anonymous: true } {
+  return auth === undefined ? { anonymous: true } : { sub: auth.subject, scopes: auth.scopes };
+}
+
+/**
+ * What the matrix's app-level error handler answers: `err.status` (500 for errors without a
+ * numeric status), `err.headers`, and `{ code: err.code }`.
+ *
+ * @example
+ * ```ts
+ * app.use((err, _req, res, next) => {
+ *   if (res.headersSent) return next(err);
+ *   const { status, headers, body } = renderConformanceError(err);
+ *   res.status(status).set(headers).json(body);
+ * });
+ * ```
+ */
+export function renderConformanceError(error: unknown): {
+  status: number;
+  headers: Record<string, string>;
+  body: { code?: string };
+} {
+  const { status, headers, code } = (error ?? {}) as {
+    status?: unknown;
+    headers?: unknown;
+    code?: unknown;
+  };
+  return {
+    status: typeof status === 'number' ? status : 500,
+    headers:
+      typeof headers === 'object' && headers !== null
+        ? { ...(headers as Record<string, string>) }
+        : {},
+    body: typeof code === 'string' ? { code } : {},
+  };
+}
+
+/** The part of a TokenStore the matrix uses (structural: the testkit does not depend on core). */
+export interface ConformanceStore {
+  revokeToken(revocation: { readonly jti: string; readonly expiresAt: number }): Promise<void>;
+}
+
+/** Options of {@link createConformanceEnv}. */
+export interface ConformanceEnvOptions {
+  /** The store the revocation rows use, e.g. `(clock) => createMemoryStore({ clock })`. */
+  readonly createStore: (clock: TestClock) => ConformanceStore;
+}
+
+/**
+ * What the rows need: a key server publishing every asymmetric algorithm's key (found by
+ * discovery), a second one that is down, a frozen clock, a store and a token factory. Made
+ * synchronously, so `conformanceCases(env)` can feed `it.each`; `start()` in `beforeAll`.
+ */
+export interface ConformanceEnv {
+  readonly clock: TestClock;
+  readonly audience: string;
+  /** The shared store; guard options of the revocation rows carry this very object. */
+  readonly store: ConformanceStore;
+  /** The issuer whose keys are served. Only after `start()`. */
+  readonly issuer: string;
+  /** An issuer whose discovery and JWKS endpoints drop every connection. Only after `start()`. */
+  readonly downIssuer: string;
+  /** Guard options: the env's issuer, audience and clock, with `extra` over them. */
+  options(extra?: Record<string, unknown>): Record<string, unknown>;
+  /** A valid access token of the env's issuer with `claims` over the defaults (`undefined` removes one). */
+  token(claims?: Record<string, unknown>, key?: TestKey): string;
+  start(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Creates the environment of the conformance matrix.
+ *
+ * @example
+ * ```ts
+ * const env = createConformanceEnv({ createStore: (clock) => createMemoryStore({ clock }) });
+ * beforeAll(() => env.start());
+ * afterAll(() => env.close());
+ * it.each(conformanceCases(env))('$name', (row) => runConformanceCase(harness, row));
+ * ```
+ */
+export function createConformanceEnv(options: ConformanceEnvOptions): ConformanceEnv {
+  const clock = createTestClock();
+  const keys = testKeys();
+  const audience = 'https://api.example/';
+  const store = options.createStore(clock);
+  let live: KeyServer | undefined;
+  let down: KeyServer | undefined;
+  const started = (server: KeyServer | undefined): KeyServer => {
+    if (server === undefined) throw new Error('conformance env: call start() first (beforeAll)');
+    return server;
+  };
+  return {
+    clock,
+    audience,
+    store,
+    get issuer() {
+      return started(live).issuer;
+    },
+    get downIssuer() {
+      return started(down).issuer;
+    },
+    options: (extra = {}) => ({ issuer: started(live).issuer, audience, clock, ...extra }),
+    token: (claims = {}, key = keys.ES256) =>
+      createTokenFactory({ issuer: started(live).issuer, audience, clock }).sign(key, claims),
+    async start() {
+      live = await startKeyServer({ keys: ASYMMETRIC_ALGORITHMS.map((alg) => keys[alg]) });
+      down = await startKeyServer({ keys: [keys.ES256] });
+      down.setFault({ kind: 'down' });
+    },
+    async close() {
+      await Promise.all([live?.close(), down?.close()]);
+    },
+  };
+}
+
+/** A request as sent: raw header pairs, so a header can be repeated. */
+export interface ConformanceRequest {
+  readonly method: 'GET' | 'POST' | 'DELETE';
+  readonly path: string;
+  /** Flat `[name, value, name, value, …]`, like Node's `rawHeaders`; `Host` is added. */
+  readonly headers: readonly string[];
+}
+
+/** The exact answer: a 200 with its body, or a refusal with its code and challenge. */
+export type ConformanceExpectation =
+  | { readonly status: 200; readonly body: unknown }
+  | {
+      readonly status: number;
+      readonly code: string;
+      /** The exact `WWW-Authenticate` value, or `null` when the header must be absent. */
+      readonly challenge: string | null;
+    };
+
+/** One request of a row and its answer. Tokens are minted when the row runs. */
+export interface ConformanceStep {
+  readonly request: () => ConformanceRequest;
+  readonly expect: ConformanceExpectation;
+}
+
+/** One row of the matrix: guard options, optional preparation, one or more requests. */
+export interface ConformanceCase {
+  readonly name: string;
+  readonly options: () => Record<string, unknown>;
+  /** Runs after the server was created, before the first request (e.g. a revocation). */
+  readonly before?: () => Promise<void>;
+  readonly steps: readonly ConformanceStep[];
+}
+
+// The answers the contract fixes (DESIGN "Errors", RFC 6750 §3), spelled out here rather
+// than read from core's catalog, so a drift in core fails the matrix instead of moving with it.
+// `attributes: null` is a refusal without any challenge (RFC 6750 §3 only challenges
+// authentication problems: not a CSRF refusal, not an outage).
+const REFUSALS: Readonly<
+  Record<string, { status: number; attributes: string | undefined | null }>
+> = {
+  // RFC 6750 §3.1: no error attribute when the request carried no credentials.
+  ERR_TOKEN_MISSING: { status: 401, attributes: undefined },
+  ERR_AUTHORIZATION_MALFORMED: {
+    status: 400,
+    attributes: invalidRequest('The Authorization header is malformed'),
+  },
+  ERR_MULTIPLE_AUTHORIZATION: {
+    status: 400,
+    attributes: invalidRequest('More than one Authorization header was sent'),
+  },
+  ERR_MULTIPLE_TOKENS: {
+    status: 400,
+    attributes: invalidRequest('The access token was sent by more than one method'),
+  },
+  ERR_CROSS_SITE_REQUEST: { status: 403, attributes: null },
+  ERR_TOKEN_TOO_LARGE: { status: 401, attributes: invalidToken('The access token is too large') },
+  ERR_TOKEN_MALFORMED: { status: 401, attributes: invalidToken('The access token is malformed') },
+  ERR_ALGORITHM_NOT_ALLOWED: {
+    status: 401,
+    attributes: invalidToken('The access token algorithm is not allowed'),
+  },
+  ERR_KEY_NOT_FOUND: {
+    status: 401,
+    attributes: invalidToken('No key is known for the access token'),
+  },
+  ERR_SIGNATURE_INVALID: {
+    status: 401,
+    attributes: invalidToken('The access token signature is invalid'),
+  },
+  ERR_ISSUER_INVALID: {
+    status: 401,
+    attributes: invalidToken('The access token issuer is not accepted'),
+  },
+  ERR_AUDIENCE_INVALID: {
+    status: 401,
+    attributes: invalidToken('The access token audience is not accepted'),
+  },
+  ERR_TOKEN_EXPIRED: { status: 401, attributes: invalidToken('The access token expired') },
+  ERR_TOKEN_NOT_YET_VALID: {
+    status: 401,
+    attributes: invalidToken('The access token is not valid yet'),
+  },
+  ERR_CLAIM_MISSING: {
+    status: 401,
+    attributes: invalidToken('The access token lacks a required claim'),
+  },
+  ERR_CLAIM_INVALID: {
+    status: 401,
+    attributes: invalidToken('The access token has an invalid claim'),
+  },
+  ERR_TOKEN_REVOKED: { status: 401, attributes: invalidToken('The access token was revoked') },
+  ERR_TOKEN_REPLAYED: {
+    status: 401,
+    attributes: invalidToken('The access token was already used'),
+  },
+  ERR_SCOPE_INSUFFICIENT: {
+    status: 403,
+    attributes: insufficientScope('The access token lacks a required scope'),
+  },
+  ERR_CLAIM_MISMATCH: {
+    status: 403,
+    attributes: insufficientScope(
+      'The access token does not meet the requirements of this resource',
+    ),
+  },
+  ERR_KEYS_UNAVAILABLE: { status: 503, attributes: null },
+};
+
+function invalidRequest(description: string): string {
+  return `error="invalid_request", error_description="${description}"`;
+}
+
+function invalidToken(description: string): string {
+  return `error="invalid_token", error_description="${description}"`;
+}
+
+function insufficientScope(description: string): string {
+  return `error="insufficient_scope", error_description="${description}"`;
+}
+
+/** The expected refusal for a code; `scope` is the route's scopes, `realm` the configured one. */
+function refused(
+  code: string,
+  extra: { readonly scope?: string; readonly realm?: string } = {},
+): ConformanceExpectation {
+  const entry = REFUSALS[code];
+  if (entry === undefined) throw new Error(`conformance: no expected answer for ${code}`);
+  if (entry.attributes === null) return { status: entry.status, code, challenge: null };
+  const parts = [
+    extra.realm === undefined ? undefined : `realm="${extra.realm}"`,
+    entry.attributes,
+    extra.scope === undefined ? undefined : `scope="${extra.scope}"`,
+  ].filter((part) => part !== undefined);
+  return {
+    status: entry.status,
+    code,
+    challenge: parts.length === 0 ? 'Bearer' : `Bearer ${parts.join(', ')}`,
+  };
+}
+
+/** 200 for the factory's default subject, with the token's scopes. */
+function ok(scopes: readonly string[] = []): ConformanceExpectation {
+  return { status: 200, body: { sub: 'user-1', scopes } };
+}
+
+const ANONYMOUS: ConformanceExpectation = { status: 200, body: { anonymous: true } };
+
+function bearer(token: string): string[] {
+  return ['Authorization', `Bearer ${token}`];
+}
+
+function req(
+  method: ConformanceRequest['method'],
+  path: string,
+  ...headers: string[]
+): ConformanceRequest {
+  return { method, path, headers };
+}
+
+/** Memoizes a token so that several requests of one row send the very same string. */
+function once(mint: () => string): () => string {
+  let token: string | undefined;
+  return () => (token ??= mint());
+}
+
+/**
+ * Every row of the matrix: valid tokens for each algorithm, each rejection class with its
+ * exact status, code and `WWW-Authenticate`, per-route requirements, token locations,
+ * optional auth, realm, revocation and one-time tokens.
+ *
+ * @example
+ * ```ts
+ * it.each(conformanceCases(env))('$name', (row) => runConformanceCase(harness, row));
+ * ```
+ */
+export function conformanceCases(env: ConformanceEnv): ConformanceCase[] {
+  const keys = testKeys();
+  const now = env.clock.nowSeconds();
+  const base = (): Record<string, unknown> => env.options();
+  const row = (
+    name: string,
+    request: () => ConformanceRequest,
+    expect: ConformanceExpectation,
+    options: () => Record<string, unknown> = base,
+  ): ConformanceCase => ({ name, options, steps: [{ request, expect }] });
+  const me = (token: () => string) => () => req('GET', '/me', ...bearer(token()));
+  const withScope =
+    (path: string, scope: unknown, method: ConformanceRequest['method'] = 'GET') =>
+    () =>
+      req(method, path, ...bearer(env.token({ scope })));
+  const withClaims = (path: string, claims: Record<string, unknown>) => () =>
+    req('GET', path, ...bearer(env.token(claims)));
+  const cookieMode = () => env.options({ tokenLocations: ['cookie'], cookie: { name: 'at' } });
+  const cookie = (token: string): string[] => ['Cookie', `theme=dark; at=${token}`];
+
+  return [
+    ...ASYMMETRIC_ALGORITHMS.map((alg) =>
+      row(
+        `valid ${alg} token → 200`,
+        me(() => env.token({}, keys[alg])),
+        ok(),
+      ),
+    ),
+    // RFC 9110 §11.1: the scheme is case-insensitive.
+    row(
+      'scheme in lower case → 200',
+      () => req('GET', '/me', 'Authorization', `bearer ${env.token()}`),
+      ok(),
+    ),
+    row('/health without a token → 200 (public route)', () => req('GET', '/health'), ANONYMOUS),
+    row(
+      '/health with a bad token → 200 (the guard does not run)',
+      () => req('GET', '/health', ...bearer('abc.def')),
+      ANONYMOUS,
+    ),
+
+    row(
+      'no token → 401 Bearer without error',
+      () => req('GET', '/me'),
+      refused('ERR_TOKEN_MISSING'),
+    ),
+    row(
+      'Basic scheme → 401 Bearer without error (no bearer credential)',
+      () => req('GET', '/me', 'Authorization', 'Basic dXNlcjpwYXNz'),
+      refused('ERR_TOKEN_MISSING'),
+    ),
+    row(
+      '"Bearer" without a token → 400 invalid_request',
+      () => req('GET', '/me', 'Authorization', 'Bearer'),
+      refused('ERR_AUTHORIZATION_MALFORMED'),
+    ),
+    // Node's parsed headers keep only the first: a proxy and the app could each read another.
+    row(
+      'two Authorization headers → 400',
+      () => req('GET', '/me', ...bearer(env.token()), ...bearer(env.token())),
+      refused('ERR_MULTIPLE_AUTHORIZATION'),
+    ),
+
+    row(
+      'expired → 401',
+      me(() => env.token({ iat: now - 960, exp: now - 60 })),
+      refused('ERR_TOKEN_EXPIRED'),
+    ),
+    row(
+      'nbf in the future → 401',
+      me(() => env.token({ nbf: now + 60 })),
+      refused('ERR_TOKEN_NOT_YET_VALID'),
+    ),
+    row(
+      'wrong audience → 401',
+      me(() => env.token({ aud: 'https://other-api.example/' })),
+      refused('ERR_AUDIENCE_INVALID'),
+    ),
+    row(
+      'wrong issuer signed with a trusted key → 401',
+      me(() => env.token({ iss: 'https://evil.example/' })),
+      refused('ERR_ISSUER_INVALID'),
+    ),
+    // DESIGN: iss matches exactly, never "any element of an attacker's array".
+    row(
+      'iss as an array holding the issuer → 401',
+      me(() => env.token({ iss: [env.issuer, 'https://evil.example/'] })),
+      refused('ERR_ISSUER_INVALID'),
+    ),
+    // CVE-2015-9235 class: an unsecured JWS is never parsed as a token.
+    row(
+      'alg none with an empty signature → 401',
+      me(() =>
+        signRaw(
+          JSON.stringify({ alg: 'none', typ: 'at+jwt' }),
+          JSON.stringify(claimsOf(env.token())),
+          { alg: 'none' },
+        ),
+      ),
+      refused('ERR_TOKEN_MALFORMED'),
+    ),
+    row(
+      'alg none with a signature → 401',
+      me(() =>
+        signJwt(keys.ES256, claimsOf(env.token()), { header: { alg: 'none' }, signAs: 'ES256' }),
+      ),
+      refused('ERR_ALGORITHM_NOT_ALLOWED'),
+    ),
+    // CVE-2016-10555 class: the RSA public key (PEM) used as an HMAC secret.
+    row(
+      'HS256 signed with the public key → 401',
+      me(() =>
+        signJwt(keys.RS256, claimsOf(env.token()), {
+          header: { alg: 'HS256' },
+          signingKey: createSecretKey(Buffer.from(keys.RS256.publicPem as string)),
+        }),
+      ),
+      refused('ERR_ALGORITHM_NOT_ALLOWED'),
+    ),
+    row(
+      'tampered payload → 401',
+      me(() => {
+        const token = env.token({ scope: 'read:items' });
+        return replaceSegment(
+          token,
+          1,
+          b64url(JSON.stringify({ ...claimsOf(token), scope: 'admin' })),
+        );
+      }),
+      refused('ERR_SIGNATURE_INVALID'),
+    ),
+    row(
+      'signature of another key under a known kid → 401',
+      me(() => {
+        const impostor = createTestKey('ES256', { kid: keys.ES256.kid });
+        return env.token({}, impostor);
+      }),
+      refused('ERR_SIGNATURE_INVALID'),
+    ),
+    row(
+      'unknown kid → 401',
+      me(() => env.token({}, createTestKey('ES256', { kid: 'conformance-unknown-kid' }))),
+      refused('ERR_KEY_NOT_FOUND'),
+    ),
+    row(
+      'malformed token → 401',
+      me(() => 'abc.def'),
+      refused('ERR_TOKEN_MALFORMED'),
+    ),
+    // DESIGN: size limit (8 KiB default) before any parsing.
+    row(
+      'token over 8 KiB → 401',
+      me(() => env.token({ pad: 'x'.repeat(8 * 1024) })),
+      refused('ERR_TOKEN_TOO_LARGE'),
+    ),
+
+    row(
+      'requireScope with the scope → 200',
+      withScope('/items', 'profile read:items'),
+      ok(['profile', 'read:items']),
+    ),
+    row(
+      'missing scope → 403 naming it',
+      withScope('/items', 'profile'),
+      refused('ERR_SCOPE_INSUFFICIENT', { scope: 'read:items' }),
+    ),
+    row(
+      'no scope claim → 403 naming it',
+      withScope('/items', undefined),
+      refused('ERR_SCOPE_INSUFFICIENT', { scope: 'read:items' }),
+    ),
+    // Exact, case-sensitive matching of whole scope tokens (RFC 6749 §3.3).
+    row(
+      '"read:itemsX" is not "read:items" → 403',
+      withScope('/items', 'read:itemsX'),
+      refused('ERR_SCOPE_INSUFFICIENT', { scope: 'read:items' }),
+    ),
+    row(
+      '"READ:ITEMS" is not "read:items" → 403',
+      withScope('/items', 'READ:ITEMS'),
+      refused('ERR_SCOPE_INSUFFICIENT', { scope: 'read:items' }),
+    ),
+    row(
+      '"read:item" is not "read:items" → 403',
+      withScope('/items', 'read:item'),
+      refused('ERR_SCOPE_INSUFFICIENT', { scope: 'read:items' }),
+    ),
+    // RFC 9068 §2.2.3: `scope` is one space-separated string; anything else is invalid.
+    row(
+      'scope as an array → 401',
+      withScope('/items', ['read:items']),
+      refused('ERR_CLAIM_INVALID'),
+    ),
+    row(
+      'POST /items with write:items → 200',
+      withScope('/items', 'write:items', 'POST'),
+      ok(['write:items']),
+    ),
+    row(
+      'POST /items with read:items only → 403',
+      withScope('/items', 'read:items', 'POST'),
+      refused('ERR_SCOPE_INSUFFICIENT', { scope: 'write:items' }),
+    ),
+    row(
+      'all-of with both scopes → 200',
+      withScope('/items', 'write:items admin', 'DELETE'),
+      ok(['write:items', 'admin']),
+    ),
+    row(
+      'all-of with one of two scopes → 403 naming both',
+      withScope('/items', 'write:items', 'DELETE'),
+      refused('ERR_SCOPE_INSUFFICIENT', { scope: 'admin write:items' }),
+    ),
+    row(
+      'any-of with the first scope → 200',
+      withScope('/reports', 'reports:read'),
+      ok(['reports:read']),
+    ),
+    row('any-of with the second scope → 200', withScope('/reports', 'admin'), ok(['admin'])),
+    row(
+      'any-of with neither → 403 naming both',
+      withScope('/reports', 'read:items reports:readX'),
+      refused('ERR_SCOPE_INSUFFICIENT', { scope: 'reports:read admin' }),
+    ),
+
+    row('claim equals → 200', withClaims('/tenant', { tenant: 'acme' }), ok()),
+    row(
+      'claim differs → 403',
+      withClaims('/tenant', { tenant: 'acme-evil' }),
+      refused('ERR_CLAIM_MISMATCH'),
+    ),
+    row(
+      'claim differs in case → 403',
+      withClaims('/tenant', { tenant: 'ACME' }),
+      refused('ERR_CLAIM_MISMATCH'),
+    ),
+    row('claim missing → 403', withClaims('/tenant', {}), refused('ERR_CLAIM_MISMATCH')),
+    row(
+      'array claim contains the value → 200',
+      withClaims('/staff', { roles: ['dev', 'staff'] }),
+      ok(),
+    ),
+    row(
+      'array claim lacks the value → 403',
+      withClaims('/staff', { roles: ['dev', 'staffer'] }),
+      refused('ERR_CLAIM_MISMATCH'),
+    ),
+
+    // DESIGN: a key-source outage is a 503, never a 401 and never a 500.
+    row(
+      'keys unavailable → 503 without a challenge',
+      me(() => env.token({ iss: env.downIssuer })),
+      refused('ERR_KEYS_UNAVAILABLE'),
+      () => env.options({ issuer: env.downIssuer }),
+    ),
+
+    // RFC 6750 §2.3 / RFC 9700: tokens in URLs leak into logs; off unless configured.
+    row(
+      'query access_token ignored by default → 401 missing',
+      () => req('GET', `/me?access_token=${env.token()}`),
+      refused('ERR_TOKEN_MISSING'),
+    ),
+    row(
+      'query access_token in query mode → 200',
+      () => req('GET', `/me?access_token=${env.token()}`),
+      ok(),
+      () => env.options({ tokenLocations: ['query'] }),
+    ),
+    // RFC 6750 §2: a client must not use more than one method.
+    row(
+      'header and query both sent in header+query mode → 400',
+      () => req('GET', `/me?access_token=${env.token()}`, ...bearer(env.token())),
+      refused('ERR_MULTIPLE_TOKENS'),
+      () => env.options({ tokenLocations: ['header', 'query'] }),
+    ),
+    row(
+      'cookie mode: GET with the cookie → 200',
+      () => req('GET', '/me', ...cookie(env.token())),
+      ok(),
+      cookieMode,
+    ),
+    // Cookie tossing: a sibling subdomain can plant a second cookie of the same name; which
+    // one a parser keeps differs, so two are refused rather than one picked.
+    row(
+      'cookie mode: the cookie sent twice → 400',
+      () => req('GET', '/me', 'Cookie', `at=${env.token()}; at=${env.token()}`),
+      refused('ERR_MULTIPLE_TOKENS'),
+      cookieMode,
+    ),
+    // OWASP CSRF: a browser attaches cookies to cross-site requests; unsafe methods need proof.
+    row(
+      'cookie mode: POST without Origin or Sec-Fetch-Site → 403 without a challenge',
+      () => req('POST', '/items', ...cookie(env.token({ scope: 'write:items' }))),
+      refused('ERR_CROSS_SITE_REQUEST'),
+      cookieMode,
+    ),
+    row(
+      'cookie mode: POST with Sec-Fetch-Site: same-origin → 200',
+      () =>
+        req(
+          'POST',
+          '/items',
+          ...cookie(env.token({ scope: 'write:items' })),
+          'Sec-Fetch-Site',
+          'same-origin',
+        ),
+      ok(['write:items']),
+      cookieMode,
+    ),
+    row(
+      'cookie mode: POST with Sec-Fetch-Site: cross-site → 403',
+      () =>
+        req(
+          'POST',
+          '/items',
+          ...cookie(env.token({ scope: 'write:items' })),
+          'Sec-Fetch-Site',
+          'cross-site',
+        ),
+      refused('ERR_CROSS_SITE_REQUEST'),
+      cookieMode,
+    ),
+    row(
+      'cookie mode: POST with a foreign Origin → 403',
+      () =>
+        req(
+          'POST',
+          '/items',
+          ...cookie(env.token({ scope: 'write:items' })),
+          'Origin',
+          'https://evil.example',
+        ),
+      refused('ERR_CROSS_SITE_REQUEST'),
+      cookieMode,
+    ),
+
+    row(
+      'optional auth: /me anonymous → 200 anonymous',
+      () => req('GET', '/me'),
+      ANONYMOUS,
+      () => env.options({ credentialsRequired: false }),
+    ),
+    row(
+      'optional auth: /me with an expired token → 401',
+      me(() => env.token({ iat: now - 960, exp: now - 60 })),
+      refused('ERR_TOKEN_EXPIRED'),
+      () => env.options({ credentialsRequired: false }),
+    ),
+    row(
+      'optional auth: /me with a valid token → 200',
+      me(() => env.token()),
+      ok(),
+      () => env.options({ credentialsRequired: false }),
+    ),
+    row(
+      'optional auth: /items anonymous → 401 missing',
+      () => req('GET', '/items'),
+      refused('ERR_TOKEN_MISSING'),
+      () => env.options({ credentialsRequired: false }),
+    ),
+
+    row(
+      'realm: no token → Bearer realm',
+      () => req('GET', '/me'),
+      refused('ERR_TOKEN_MISSING', { realm: 'api' }),
+      () => env.options({ realm: 'api' }),
+    ),
+    row(
+      'realm: expired → realm first',
+      me(() => env.token({ iat: now - 960, exp: now - 60 })),
+      refused('ERR_TOKEN_EXPIRED', { realm: 'api' }),
+      () => env.options({ realm: 'api' }),
+    ),
+    row(
+      'realm: missing scope → realm first',
+      withScope('/items', 'profile'),
+      refused('ERR_SCOPE_INSUFFICIENT', { realm: 'api', scope: 'read:items' }),
+      () => env.options({ realm: 'api' }),
+    ),
+
+    {
+      name: 'revoked token → 401 (another token still passes)',
+      options: () => env.options({ store: env.store }),
+      before: () => env.store.revokeToken({ jti: 'conformance-revoked', expiresAt: now + 900 }),
+      steps: [
+        { request: me(() => env.token()), expect: ok() },
+        {
+          request: me(() => env.token({ jti: 'conformance-revoked' })),
+          expect: refused('ERR_TOKEN_REVOKED'),
+        },
+      ],
+    },
+    (() => {
+      const first = once(() => env.token());
+      return {
+        name: '/once twice with the same token → 200 then 401 (another token passes)',
+        options: base,
+        steps: [
+          { request: () => req('POST', '/once', ...bearer(first())), expect: ok() },
+          {
+            request: () => req('POST', '/once', ...bearer(first())),
+            expect: refused('ERR_TOKEN_REPLAYED'),
+          },
+          { request: () => req('POST', '/once', ...bearer(env.token())), expect: ok() },
+        ],
+      };
+    })(),
+    row(
+      '/once with a token without jti → 401',
+      () => req('POST', '/once', ...bearer(env.token({ jti: undefined }))),
+      refused('ERR_CLAIM_MISSING'),
+    ),
+  ];
+}
+
+function claimsOf(token: string): Record<string, unknown> {
+  return JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as Record<
+    string,
+    unknown
+  >;
+}
+
+interface Answer {
+  readonly status: number;
+  readonly challenge: string | null;
+  readonly body: unknown;
+}
+
+function send(port: number, request: ConformanceRequest): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const outgoing = httpRequest(
+      {
+        host: '127.0.0.1',
+        port,
+        method: request.method,
+        path: request.path,
+        // A raw array keeps repeated headers; Node then adds no Host of its own.
+        headers: ['Host', `127.0.0.1:${port}`, ...request.headers],
+        agent: false,
+      },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('error', reject);
+        response.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let body: unknown = text;
+          try {
+            body = JSON.parse(text);
+          } catch {
+            // Not JSON: kept as text, so the assertion shows what came back.
+          }
+          const challenge = response.headers['www-authenticate'];
+          resolve({ status: response.statusCode ?? 0, challenge: challenge ?? null, body });
+        });
+      },
+    );
+    outgoing.on('error', reject);
+    outgoing.end();
+  });
+}
+
+// `request` numbers the step in both objects, so a failing diff shows which request of a
+// row answered wrongly.
+function actualFor(request: number, answer: Answer, expected: ConformanceExpectation): unknown {
+  const { status, challenge, body } = answer;
+  if ('body' in expected) return { request, status, challenge, body };
+  return { request, status, code: (body as { code?: unknown } | null)?.code, challenge };
+}
+
+function expectedFor(request: number, expected: ConformanceExpectation): unknown {
+  // A successful answer carries no challenge.
+  return 'body' in expected
+    ? { request, status: 200, challenge: null, body: expected.body }
+    : { request, ...expected };
+}
+
+/**
+ * Runs one row against one adapter: builds its server with the row's guard options, listens
+ * on 127.0.0.1:0, sends each request over real HTTP and asserts the exact status, code and
+ * `WWW-Authenticate` (or body), then closes the server.
+ *
+ * @example
+ * ```ts
+ * it.each(conformanceCases(env))('$name', (row) => runConformanceCase(harness, row));
+ * ```
+ */
+export async function runConformanceCase(
+  harness: ConformanceHarness,
+  testCase: ConformanceCase,
+): Promise<void> {
+  const server = await harness.createServer(testCase.options());
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  try {
+    const { port } = server.address() as AddressInfo;
+    await testCase.before?.();
+    for (const [index, step] of testCase.steps.entries()) {
+      const answer = await send(port, step.request());
+      deepStrictEqual(
+        actualFor(index + 1, answer, step.expect),
+        expectedFor(index + 1, step.expect),
+      );
+    }
+  } finally {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}
