@@ -1,4 +1,4 @@
-// The jwt-guard demo: a dev issuer and the orders API on Express and on Koa, all on
+// The jwt-guard demo: a dev issuer and the orders API on Express, Koa and NestJS, all on
 // 127.0.0.1, then a scripted walk through what each API allows and refuses.
 //   pnpm demo          run the scenario, print each request and answer, exit 0 if all as expected
 //   pnpm demo --serve  keep everything running and print ready-to-paste curl commands
@@ -6,6 +6,7 @@ import { createServer } from 'node:http';
 import { createDevIssuer } from '../examples/dev-issuer/dist/index.js';
 import { createOrdersApp as createExpressApp } from '../examples/express-api/dist/index.js';
 import { createOrdersApp as createKoaApp } from '../examples/koa-api/dist/index.js';
+import { createOrdersApp as createNestApp } from '../examples/nestjs-api/dist/index.js';
 
 const AUDIENCE = 'https://api.example/';
 const serve = process.argv.includes('--serve');
@@ -16,6 +17,10 @@ const dim = (text) => color(2, text);
 
 function listen(server) {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+async function listenNest(app) {
+  await app.listen(0, '127.0.0.1');
+  return app.getHttpServer();
 }
 const urlOf = (server) => `http://127.0.0.1:${server.address().port}`;
 
@@ -32,6 +37,10 @@ const apis = [
     server: await listen(
       createServer(createKoaApp({ issuer: issuer.issuer, audience: AUDIENCE }).callback()),
     ),
+  },
+  {
+    name: 'NestJS',
+    server: await listenNest(await createNestApp({ issuer: issuer.issuer, audience: AUDIENCE })),
   },
 ];
 const secretOf = (clientId) =>

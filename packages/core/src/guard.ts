@@ -117,7 +117,14 @@ export function createGuard(options: GuardOptions): Guard<AuthContext | undefine
   const listening = options.onEvent !== undefined;
   const headers = createHeaderCache();
   // One-time tokens need state even when no store was configured: the embedded default.
-  const oneTimeStore = store ?? createMemoryStore({ clock });
+  const oneTimeStore =
+    store ??
+    createMemoryStore({
+      clock,
+      clockToleranceSeconds: Math.max(
+        ...[...issuers.values()].map((i) => i.claims.clockToleranceSeconds),
+      ),
+    });
   const cache =
     resolved.cacheMaxEntries > 0
       ? createLruCache<string, CacheEntry>(resolved.cacheMaxEntries)

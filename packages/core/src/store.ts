@@ -40,6 +40,12 @@ export interface MemoryStoreOptions {
    * token issued before it, so at least the guard's `maxLifetimeSeconds`; default 86400.
    */
   readonly subjectRevocationTtlSeconds?: number;
+  /**
+   * How long past `expiresAt` an entry is kept: the guard accepts a token until its `exp` plus
+   * its own clock tolerance, so a revocation (or a one-time use) must outlive `exp` by as
+   * much. Set it to the guard's `clockToleranceSeconds`; default 5, the guard's default.
+   */
+  readonly clockToleranceSeconds?: number;
   /** Time source; default the system clock. */
   readonly clock?: Clock;
 }
@@ -172,6 +178,10 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryToken
     throw new ConfigurationError('createMemoryStore: "maxEntries" must be a positive integer');
   }
   const subjectTtlMs = (options.subjectRevocationTtlSeconds ?? 86_400) * 1000;
+  const toleranceMs = (options.clockToleranceSeconds ?? 5) * 1000;
+  if (!Number.isFinite(toleranceMs) || toleranceMs < 0) {
+    throw new ConfigurationError('createMemoryStore: "clockToleranceSeconds" must be a number ≥ 0');
+  }
   const clock = options.clock ?? systemClock;
   // subject key → issuedBefore (ms); lives exactly as long as its entry in `revocations`.
   const subjects = new Map<string, number>();
@@ -183,7 +193,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryToken
   return {
     revokeToken: ({ jti, expiresAt }) =>
       settle(() => {
-        const expiry = checkInstant('expiresAt', expiresAt);
+        const expiry = checkInstant('expiresAt', expiresAt) + toleranceMs;
         const key = `t:${checkString('jti', jti)}`;
         const now = clock.nowMs();
         if (expiry > now) revocations.put(key, expiry, now);
@@ -217,7 +227,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryToken
     consumeOnce: (key, expiresAt) =>
       settle(() => {
         const id = checkString('key', key);
-        const expiry = checkInstant('expiresAt', expiresAt);
+        const expiry = checkInstant('expiresAt', expiresAt) + toleranceMs;
         const now = clock.nowMs();
         // An expired key can no longer be used, not even once.
         if (expiry <= now || oneTime.has(id, now)) return false;

@@ -435,3 +435,40 @@ describe('options', () => {
     );
   });
 });
+
+// The guard accepts a token until exp + clockToleranceSeconds; its revocation and its one-time
+// use must last as long, or the token comes back (or is refused) inside that window.
+describe('revocation and one-time use inside the clock tolerance after exp', () => {
+  it('still refuses a revoked token 2 s after its exp', async () => {
+    const store = createMemoryStore({ clock });
+    const { guard } = guardWith({ store });
+    const token = mint.sign(keys.ES256, { exp: clock.nowSeconds() + 60 });
+    const auth = await guard.verify(token);
+    await store.revokeToken({
+      jti: auth.claims.jti as string,
+      expiresAt: auth.claims.exp as number,
+    });
+    const start = clock.nowMs();
+    clock.advanceSeconds(62);
+    try {
+      const error = await refusalOf(guard.verify(token));
+      expect(error.code).toBe('ERR_TOKEN_REVOKED');
+    } finally {
+      clock.set(start);
+    }
+  });
+
+  it('accepts the first use of a one-time token 2 s after its exp', async () => {
+    const { guard } = guardWith({ store: createMemoryStore({ clock }) });
+    const token = mint.sign(keys.ES256, { exp: clock.nowSeconds() + 60 });
+    const start = clock.nowMs();
+    clock.advanceSeconds(62);
+    try {
+      const auth = await guard.verify(token);
+      await expect(guard.consumeOnce(auth, 'route')).resolves.toBeUndefined();
+      expect((await refusalOf(guard.consumeOnce(auth, 'route'))).code).toBe('ERR_TOKEN_REPLAYED');
+    } finally {
+      clock.set(start);
+    }
+  });
+});

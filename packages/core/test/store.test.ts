@@ -30,7 +30,8 @@ describe('createMemoryStore', () => {
 
   beforeEach(() => {
     clock = createTestClock('2030-01-01T00:00:00Z');
-    store = createMemoryStore({ clock });
+    // No tolerance here, so expiries are exact; the tolerance has its own tests below.
+    store = createMemoryStore({ clock, clockToleranceSeconds: 0 });
   });
 
   describe('revokeToken', () => {
@@ -198,6 +199,32 @@ describe('createMemoryStore', () => {
     });
   });
 
+  // The guard accepts a token until exp + its clock tolerance; a revocation or a one-time use
+  // that ended at exp would hand the token back for those seconds.
+  describe('clock tolerance', () => {
+    it('keeps a revocation 5 s past expiresAt by default', async () => {
+      const tolerant = createMemoryStore({ clock });
+      const exp = clock.nowSeconds() + 60;
+      await tolerant.revokeToken({ jti: 'r', expiresAt: exp });
+      clock.set((exp + 4) * 1000);
+      expect(tolerant.isRevoked(claims({ jti: 'r' }))).toBe(true);
+      clock.set((exp + 5) * 1000);
+      expect(tolerant.isRevoked(claims({ jti: 'r' }))).toBe(false);
+    });
+
+    it('lets a one-time key be used once within the tolerance after expiresAt', async () => {
+      const tolerant = createMemoryStore({ clock, clockToleranceSeconds: 30 });
+      const exp = clock.nowSeconds();
+      clock.advanceSeconds(10);
+      expect(await tolerant.consumeOnce('k', exp)).toBe(true);
+      expect(await tolerant.consumeOnce('k', exp)).toBe(false);
+    });
+
+    it.each([-1, NaN])('refuses clockToleranceSeconds %p at construction', (value) => {
+      expect(() => createMemoryStore({ clockToleranceSeconds: value })).toThrow(ConfigurationError);
+    });
+  });
+
   describe('bound', () => {
     const COUNT = 100_000;
     const jti = (i: number): string => `jti-${i}`;
@@ -281,7 +308,7 @@ describe('createMemoryStore', () => {
     });
 
     it('sweeps expired entries to make room', async () => {
-      const bounded = createMemoryStore({ clock, maxEntries: 1000 });
+      const bounded = createMemoryStore({ clock, maxEntries: 1000, clockToleranceSeconds: 0 });
       for (let i = 0; i < 999; i++) {
         await bounded.revokeToken({ jti: `short-${i}`, expiresAt: clock.nowSeconds() + 10 });
       }

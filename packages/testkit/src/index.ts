@@ -65,3 +65,4 @@ export {
   type RedisClusterProcess,
   type RedisServerProcess,
 } from './redis.js';
+export { startJsonLineProcess, type JsonLineProcess } from './process.js';

@@ -225,7 +225,7 @@ export async function startRedisServer(): Promise<RedisServerProcess> {
       await waitUntil(`redis-server on port ${port}`, () => answersPing(port));
     } catch (error) {
       await killServer(server);
-      throw new Error(`${(error as Error).message}\n${server.output()}`);
+      throw new Error(`${(error as Error).message}\n${server.output()}`, { cause: error });
     }
   };
   await start();

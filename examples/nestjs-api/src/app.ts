@@ -1,0 +1,168 @@
+import 'reflect-metadata';
+import {
+  BadRequestException,
+  Body,
+  Controller,
+  Get,
+  HttpCode,
+  Inject,
+  Module,
+  Post,
+  type DynamicModule,
+} from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import {
+  createMemoryStore,
+  isJwtGuardError,
+  type AuthContext,
+  type TokenStore,
+} from '@jwt-guard/core';
+import {
+  Auth,
+  InjectJwtGuard,
+  JwtGuard,
+  JwtGuardModule,
+  Public,
+  RequireScope,
+} from '@jwt-guard/nestjs';
+
+/** What the orders API needs to know about its authorization server. */
+export interface OrdersApiOptions {
+  /** The exact `iss` of the tokens; keys are found by discovery from it. */
+  readonly issuer: string;
+  /** This API's identifier, the `aud` its tokens must carry. */
+  readonly audience: string;
+  /** Revocations; in memory unless a shared store (Redis) is given. */
+  readonly store?: TokenStore;
+}
+
+interface Order {
+  readonly id: number;
+  readonly item: string;
+  readonly quantity: number;
+  readonly placedBy: string;
+}
+
+const CATALOG = [
+  { sku: 'tea-earl-grey', name: 'Earl Grey, 100 g', price: 6.5 },
+  { sku: 'tea-sencha', name: 'Sencha, 100 g', price: 8.9 },
+];
+
+/** The store the guard checks revocations in, for the admin route to write to. */
+const TOKEN_STORE = Symbol('TokenStore');
+
+@Controller('catalog')
+class CatalogController {
+  // The guard is global: open routes say so.
+  @Public()
+  @Get()
+  list() {
+    return CATALOG;
+  }
+}
+
+@Controller('orders')
+class OrdersController {
+  private readonly orders: Order[] = [];
+
+  @Get()
+  @RequireScope('orders:read')
+  list(@Auth() auth: AuthContext) {
+    return this.orders.filter((order) => order.placedBy === auth.subject);
+  }
+
+  @Post()
+  @RequireScope('orders:write')
+  place(@Auth() auth: AuthContext, @Body() body: { item?: unknown; quantity?: unknown }) {
+    const { item, quantity } = body ?? {};
+    if (typeof item !== 'string' || !Number.isInteger(quantity) || (quantity as number) < 1) {
+      throw new BadRequestException({
+        error: 'invalid_order',
+        message: 'item (string) and quantity (≥ 1) are required',
+      });
+    }
+    const order = {
+      id: this.orders.length + 1,
+      item,
+      quantity: quantity as number,
+      placedBy: auth.subject ?? 'unknown',
+    };
+    this.orders.push(order);
+    return order;
+  }
+}
+
+@Controller('admin/revocations')
+@RequireScope('admin')
+class RevocationsController {
+  constructor(
+    @InjectJwtGuard() private readonly guard: JwtGuard,
+    @Inject(TOKEN_STORE) private readonly store: TokenStore,
+  ) {}
+
+  // Revokes the token in the body until it would have expired: it must be one of ours.
+  @Post()
+  @HttpCode(200)
+  async revoke(@Body() body: { token?: unknown }) {
+    const { token } = body ?? {};
+    let target: AuthContext;
+    try {
+      target = await this.guard.verify(typeof token === 'string' ? token : '');
+    } catch (error) {
+      // The caller's own token was fine; the one in the body is not revocable.
+      if (!isJwtGuardError(error)) throw error;
+      throw new BadRequestException({ error: 'invalid_target_token', code: error.code });
+    }
+    const { jti, exp } = target.claims;
+    if (jti === undefined || exp === undefined) {
+      throw new BadRequestException({
+        error: 'not_revocable',
+        message: 'the token has no jti or exp',
+      });
+    }
+    await this.store.revokeToken({ jti, expiresAt: exp });
+    return { revoked: jti };
+  }
+}
+
+/**
+ * The orders API as a Nest module: the catalogue is public, reading orders needs
+ * `orders:read`, placing one `orders:write`, and revoking a token `admin`.
+ *
+ * @example
+ * ```ts
+ * const app = await NestFactory.create(OrdersModule.forRoot({ issuer, audience }));
+ * ```
+ */
+@Module({ controllers: [CatalogController, OrdersController, RevocationsController] })
+export class OrdersModule {
+  static forRoot(options: OrdersApiOptions): DynamicModule {
+    const store = options.store ?? createMemoryStore();
+    return {
+      module: OrdersModule,
+      imports: [
+        JwtGuardModule.forRoot({ issuer: options.issuer, audience: options.audience, store }),
+      ],
+      providers: [{ provide: TOKEN_STORE, useValue: store }],
+    };
+  }
+}
+
+/**
+ * The orders API of the Express example, on NestJS (platform-express), not listening yet.
+ *
+ * @example
+ * ```ts
+ * const app = await createOrdersApp({ issuer: 'http://127.0.0.1:9000', audience: 'https://api.example/' });
+ * await app.listen(3000);
+ * ```
+ */
+export async function createOrdersApp(options: OrdersApiOptions): Promise<NestExpressApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(OrdersModule.forRoot(options), {
+    logger: ['error', 'warn'],
+  });
+  app.disable('x-powered-by');
+  app.useBodyParser('json', { limit: '16kb' });
+  return app;
+}

@@ -1,0 +1,1 @@
+export { createOrdersApp, OrdersModule, type OrdersApiOptions } from './app.js';

@@ -1,0 +1,69 @@
+import {
+  ConfigurableModuleBuilder,
+  Global,
+  Module,
+  type ConfigurableModuleAsyncOptions,
+  type Provider,
+} from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { createGuard, type GuardOptions } from '@jwt-guard/core';
+import { JwtAuthGuard } from './jwt-auth.guard.js';
+import { JwtGuard } from './jwt-guard.token.js';
+
+/** What the module adds to the guard options. */
+export interface JwtGuardModuleExtras {
+  /**
+   * `true` (default): `JwtAuthGuard` guards every route (`APP_GUARD`); open routes say
+   * `@Public()`. `false`: only where `@UseGuards(JwtAuthGuard)` says so.
+   */
+  readonly global?: boolean;
+}
+
+const { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN } =
+  new ConfigurableModuleBuilder<GuardOptions>({ moduleName: 'JwtGuard' })
+    .setClassMethodName('forRoot')
+    .setExtras<JwtGuardModuleExtras>({ global: true }, (definition, extras) => ({
+      ...definition,
+      providers: [
+        ...(definition.providers ?? []),
+        ...(extras.global === false ? [] : [{ provide: APP_GUARD, useClass: JwtAuthGuard }]),
+      ],
+    }))
+    .build();
+
+/** Options of `JwtGuardModule.forRoot`: the guard options of core, plus `global`. */
+export type JwtGuardModuleOptions = GuardOptions & JwtGuardModuleExtras;
+/** Options of `JwtGuardModule.forRootAsync`: `imports`, `inject`, `useFactory` (or a class), `global`. */
+export type JwtGuardModuleAsyncOptions = ConfigurableModuleAsyncOptions<GuardOptions> &
+  JwtGuardModuleExtras;
+
+const guardProvider: Provider = {
+  provide: JwtGuard,
+  // Options are validated here, once: a mistake stops the application at startup.
+  useFactory: (options: GuardOptions) => createGuard(options),
+  inject: [MODULE_OPTIONS_TOKEN],
+};
+
+/**
+ * Verifies JWT access tokens on every route (or on those with `@UseGuards(JwtAuthGuard)` when
+ * `global: false`). The module is global, so the guard and `JwtGuard` reach every module.
+ *
+ * @example
+ * ```ts
+ * @Module({
+ *   imports: [
+ *     JwtGuardModule.forRootAsync({
+ *       inject: [ConfigService],
+ *       useFactory: (config: ConfigService) => ({
+ *         issuer: config.getOrThrow('ISSUER_URL'),
+ *         audience: config.getOrThrow('AUDIENCE'),
+ *       }),
+ *     }),
+ *   ],
+ * })
+ * export class AppModule {}
+ * ```
+ */
+@Global()
+@Module({ providers: [guardProvider], exports: [JwtGuard] })
+export class JwtGuardModule extends ConfigurableModuleClass {}

@@ -1,0 +1,160 @@
+import { createGuard, type GuardEvent, type GuardOptions } from '@jwt-guard/core';
+import { createRedisStore, type RedisTokenStore } from '@jwt-guard/redis';
+import {
+  createEventRecorder,
+  createTokenFactory,
+  findRedis,
+  freePorts,
+  refusalOf,
+  testKeys,
+  uniqueKeyPrefix,
+  waitUntil,
+} from '@jwt-guard/testkit';
+import { Redis } from 'ioredis';
+
+const REDIS_URL = findRedis();
+const describeRedis = REDIS_URL === undefined ? describe.skip : describe;
+
+const ISSUER = 'https://idp.example/';
+const AUDIENCE = 'https://api.example/';
+const REVOKED_CHALLENGE =
+  'Bearer error="invalid_token", error_description="The access token was revoked"';
+
+const keys = testKeys();
+const mint = createTokenFactory({
+  issuer: ISSUER,
+  audience: AUDIENCE,
+  clock: { nowMs: () => Date.now() },
+});
+
+function claimsOf(token: string): { jti: string; exp: number } {
+  return JSON.parse(Buffer.from(token.split('.')[1] as string, 'base64url').toString()) as {
+    jti: string;
+    exp: number;
+  };
+}
+
+describeRedis('a guard with a Redis store', () => {
+  const clients: Redis[] = [];
+  const stores: RedisTokenStore[] = [];
+
+  function storeOn(client: Redis, keyPrefix: string): RedisTokenStore {
+    clients.push(client);
+    const store = createRedisStore({ client, keyPrefix, subjectRevocationTtlSeconds: 60 });
+    stores.push(store);
+    return store;
+  }
+
+  function guardWith(store: RedisTokenStore, options: Partial<GuardOptions> = {}) {
+    const events = createEventRecorder<GuardEvent>();
+    const guard = createGuard({
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      keys: keys.ES256.jwk,
+      store,
+      onEvent: events.listener,
+      ...options,
+    });
+    return { guard, events };
+  }
+
+  afterAll(async () => {
+    await Promise.all(stores.map((store) => store.close()));
+    for (const client of clients) client.disconnect();
+  });
+
+  it('refuses a token revoked on another instance, also when its cache holds it', async () => {
+    const keyPrefix = uniqueKeyPrefix('guard');
+    const here = storeOn(new Redis(REDIS_URL as string), keyPrefix);
+    const there = storeOn(new Redis(REDIS_URL as string), keyPrefix);
+    await Promise.all([here.ready(), there.ready()]);
+    const { guard } = guardWith(there);
+    const token = mint.sign(keys.ES256);
+    await guard.verify(token);
+    await guard.verify(token);
+
+    const { jti, exp } = claimsOf(token);
+    await here.revokeToken({ jti, expiresAt: exp });
+    await waitUntil('the revocation to reach the other instance', () =>
+      there.isRevoked({ iss: ISSUER, jti }),
+    );
+    const error = await refusalOf(guard.verify(token));
+    expect(error.code).toBe('ERR_TOKEN_REVOKED');
+    expect(error.status).toBe(401);
+    expect(error.headers['WWW-Authenticate']).toBe(REVOKED_CHALLENGE);
+    expect((await guard.verify(mint.sign(keys.ES256))).subject).toBe('user-1');
+  });
+
+  it('accepts a one-time token once in the whole fleet', async () => {
+    const keyPrefix = uniqueKeyPrefix('guard');
+    const one = storeOn(new Redis(REDIS_URL as string), keyPrefix);
+    const other = storeOn(new Redis(REDIS_URL as string), keyPrefix);
+    await Promise.all([one.ready(), other.ready()]);
+    const first = guardWith(one).guard;
+    const second = guardWith(other).guard;
+    const token = mint.sign(keys.ES256);
+
+    await first.consumeOnce(await first.verify(token), 'POST /payments');
+    const error = await refusalOf(second.consumeOnce(await second.verify(token), 'POST /payments'));
+    expect(error.code).toBe('ERR_TOKEN_REPLAYED');
+    expect(error.status).toBe(401);
+  });
+
+  describe('while the store is not synchronised', () => {
+    // Nothing listens on a fresh free port: the store can never synchronise.
+    async function unreachableStore(): Promise<RedisTokenStore> {
+      const [port] = await freePorts(1);
+      return storeOn(
+        new Redis(port as number, '127.0.0.1', {
+          enableOfflineQueue: false,
+          retryStrategy: () => 50,
+        }),
+        uniqueKeyPrefix('guard'),
+      );
+    }
+
+    it('answers 503 ERR_STORE_UNAVAILABLE, with no challenge, by default', async () => {
+      const { guard, events } = guardWith(await unreachableStore());
+      const error = await refusalOf(guard.verify(mint.sign(keys.ES256)));
+      expect(error.code).toBe('ERR_STORE_UNAVAILABLE');
+      expect(error.status).toBe(503);
+      expect(error.headers['WWW-Authenticate']).toBeUndefined();
+      expect(events.ofType('store.unavailable')).toEqual([
+        {
+          type: 'store.unavailable',
+          allowed: false,
+          reason: 'RedisStoreError ERR_REDIS_NOT_SYNCED',
+        },
+      ]);
+    });
+
+    it('lets the request through with storeUnavailable: allow, reporting each time', async () => {
+      const { guard, events } = guardWith(await unreachableStore(), {
+        storeUnavailable: 'allow',
+      });
+      const token = mint.sign(keys.ES256);
+      expect((await guard.verify(token)).subject).toBe('user-1');
+      expect((await guard.verify(token)).subject).toBe('user-1');
+      expect(events.ofType('store.unavailable')).toEqual([
+        {
+          type: 'store.unavailable',
+          allowed: true,
+          reason: 'RedisStoreError ERR_REDIS_NOT_SYNCED',
+        },
+        {
+          type: 'store.unavailable',
+          allowed: true,
+          reason: 'RedisStoreError ERR_REDIS_NOT_SYNCED',
+        },
+      ]);
+    });
+
+    it('refuses a one-time token with 503 even when configured to allow', async () => {
+      const { guard } = guardWith(await unreachableStore(), { storeUnavailable: 'allow' });
+      const token = mint.sign(keys.ES256);
+      const error = await refusalOf(guard.consumeOnce(await guard.verify(token), 'POST /payments'));
+      expect(error.code).toBe('ERR_STORE_UNAVAILABLE');
+      expect(error.status).toBe(503);
+    });
+  });
+});
