@@ -2,7 +2,10 @@
 // 127.0.0.1, then a scripted walk through what each API allows and refuses.
 //   pnpm demo          run the scenario, print each request and answer, exit 0 if all as expected
 //   pnpm demo --serve  keep everything running and print ready-to-paste curl commands
+// With REDIS_URL set, the three APIs share revocations through Redis, like a fleet: a token
+// revoked through one API is refused by all of them.
 import { createServer } from 'node:http';
+import { createRequire } from 'node:module';
 import { createDevIssuer } from '../examples/dev-issuer/dist/index.js';
 import { createOrdersApp as createExpressApp } from '../examples/express-api/dist/index.js';
 import { createOrdersApp as createKoaApp } from '../examples/koa-api/dist/index.js';
@@ -24,25 +27,42 @@ async function listenNest(app) {
 }
 const urlOf = (server) => `http://127.0.0.1:${server.address().port}`;
 
+// One Redis connection and store per API, as separate instances of a fleet would have.
+const redisUrl = process.env.REDIS_URL;
+const redisStores = [];
+async function storeForApi() {
+  if (redisUrl === undefined) return undefined;
+  const { createRedisStore } = await import('../packages/redis/dist/index.js');
+  const { Redis } = createRequire(new URL('../packages/redis/package.json', import.meta.url))(
+    'ioredis',
+  );
+  const client = new Redis(redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+  const store = createRedisStore({ client, keyPrefix: `jwt-guard-demo:${process.pid}:` });
+  await store.ready();
+  redisStores.push({ store, client });
+  return store;
+}
+
 const issuer = await createDevIssuer({ audience: AUDIENCE });
+const options = async () => ({
+  issuer: issuer.issuer,
+  audience: AUDIENCE,
+  store: await storeForApi(),
+});
 const apis = [
-  {
-    name: 'Express',
-    server: await listen(
-      createServer(createExpressApp({ issuer: issuer.issuer, audience: AUDIENCE })),
-    ),
-  },
-  {
-    name: 'Koa',
-    server: await listen(
-      createServer(createKoaApp({ issuer: issuer.issuer, audience: AUDIENCE }).callback()),
-    ),
-  },
-  {
-    name: 'NestJS',
-    server: await listenNest(await createNestApp({ issuer: issuer.issuer, audience: AUDIENCE })),
-  },
+  { name: 'Express', server: await listen(createServer(createExpressApp(await options()))) },
+  { name: 'Koa', server: await listen(createServer(createKoaApp(await options()).callback())) },
+  { name: 'NestJS', server: await listenNest(await createNestApp(await options())) },
 ];
+
+async function stopAll() {
+  for (const api of apis) api.server.close();
+  for (const { store, client } of redisStores) {
+    await store.close();
+    client.disconnect();
+  }
+  await issuer.close();
+}
 const secretOf = (clientId) =>
   issuer.clients.find((client) => client.clientId === clientId).clientSecret;
 
@@ -76,8 +96,7 @@ if (serve) {
 Other clients: order-writer (orders:read orders:write), admin-console (admin: POST /admin/revocations {"token":"…"}),
 rsa-client (RS256), expired-demo (expired tokens). Secrets: <client-id>-dev-secret. Ctrl-C stops.`);
   const stop = async () => {
-    for (const api of apis) api.server.close();
-    await issuer.close();
+    await stopAll();
     process.exit(0);
   };
   process.on('SIGINT', stop);
@@ -108,44 +127,51 @@ rsa-client (RS256), expired-demo (expired tokens). Secrets: <client-id>-dev-secr
   const tampered = `${header}.${widened}.${signature}`;
   const unsigned = `${Buffer.from('{"alg":"none","typ":"at+jwt"}').toString('base64url')}.${payload}.`;
 
+  const stepOn = (api) => async (expected, title, method, path, token, body) => {
+    const headers = {};
+    if (token !== undefined) headers.authorization = `Bearer ${token}`;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const res = await fetch(`${urlOf(api.server)}${path}`, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    const ok = res.status === expected;
+    outcomes.push(ok);
+    console.log(
+      `${ok ? color(32, '✔') : color(31, `✘ expected ${expected}, got`)} ${res.status}  ${method} ${path}  ${dim(`— ${title}`)}`,
+    );
+    const challenge = res.headers.get('www-authenticate');
+    if (challenge) console.log(dim(`      WWW-Authenticate: ${challenge}`));
+    console.log(dim(`      ${text.length > 140 ? `${text.slice(0, 137)}...` : text}`));
+  };
+  const order = { item: 'tea-sencha', quantity: 1 };
+
   for (const api of apis) {
-    const base = urlOf(api.server);
-    console.log(`\n${color(1, `── orders API on ${api.name}`)} ${dim(base)}`);
-    const step = async (expected, title, method, path, token, body) => {
-      const headers = {};
-      if (token !== undefined) headers.authorization = `Bearer ${token}`;
-      if (body !== undefined) headers['content-type'] = 'application/json';
-      const res = await fetch(`${base}${path}`, {
-        method,
-        headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      const text = await res.text();
-      const ok = res.status === expected;
-      outcomes.push(ok);
-      console.log(
-        `${ok ? color(32, '✔') : color(31, `✘ expected ${expected}, got`)} ${res.status}  ${method} ${path}  ${dim(`— ${title}`)}`,
-      );
-      const challenge = res.headers.get('www-authenticate');
-      if (challenge) console.log(dim(`      WWW-Authenticate: ${challenge}`));
-      console.log(dim(`      ${text.length > 140 ? `${text.slice(0, 137)}...` : text}`));
-    };
+    console.log(`\n${color(1, `── orders API on ${api.name}`)} ${dim(urlOf(api.server))}`);
+    const step = stepOn(api);
     await step(200, 'the catalogue is public', 'GET', '/catalog');
     await step(401, 'no token', 'GET', '/orders');
     await step(200, 'catalog-reader has orders:read', 'GET', '/orders', reader.access_token);
-    await step(403, 'catalog-reader lacks orders:write', 'POST', '/orders', reader.access_token, {
-      item: 'tea-sencha',
-      quantity: 1,
-    });
-    await step(201, 'order-writer may place an order', 'POST', '/orders', writer.access_token, {
-      item: 'tea-sencha',
-      quantity: 2,
-    });
+    await step(
+      403,
+      'catalog-reader lacks orders:write',
+      'POST',
+      '/orders',
+      reader.access_token,
+      order,
+    );
+    await step(
+      201,
+      'order-writer may place an order',
+      'POST',
+      '/orders',
+      writer.access_token,
+      order,
+    );
     await step(401, 'an expired token', 'GET', '/orders', expired.access_token);
-    await step(401, 'scope widened by editing the payload', 'POST', '/orders', tampered, {
-      item: 'tea-sencha',
-      quantity: 1,
-    });
+    await step(401, 'scope widened by editing the payload', 'POST', '/orders', tampered, order);
     await step(401, 'alg: none, no signature', 'GET', '/orders', unsigned);
     await step(
       403,
@@ -153,24 +179,40 @@ rsa-client (RS256), expired-demo (expired tokens). Secrets: <client-id>-dev-secr
       'POST',
       '/admin/revocations',
       reader.access_token,
-      { token: writer.access_token },
+      {
+        token: writer.access_token,
+      },
     );
-    await step(
+  }
+
+  // Each API keeps its own revocations in memory; with Redis one revocation reaches them all.
+  console.log(
+    `\n${color(1, `── revoking the order-writer token`)} ${dim(redisUrl === undefined ? '(memory store: each API revokes it)' : '(shared Redis store: once, through the first API)')}`,
+  );
+  for (const api of redisUrl === undefined ? apis : apis.slice(0, 1)) {
+    await stepOn(api)(
       200,
-      'admin-console revokes the order-writer token',
+      `admin-console revokes it on ${api.name}`,
       'POST',
       '/admin/revocations',
       admin.access_token,
-      { token: writer.access_token },
+      {
+        token: writer.access_token,
+      },
     );
-    await step(401, 'the revoked token is refused', 'POST', '/orders', writer.access_token, {
-      item: 'tea-sencha',
-      quantity: 1,
-    });
+  }
+  for (const api of apis) {
+    await stepOn(api)(
+      401,
+      `${api.name} refuses the revoked token`,
+      'POST',
+      '/orders',
+      writer.access_token,
+      order,
+    );
   }
 
-  for (const api of apis) api.server.close();
-  await issuer.close();
+  await stopAll();
   const failed = outcomes.filter((ok) => !ok).length;
   console.log(
     failed === 0

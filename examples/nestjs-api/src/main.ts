@@ -1,11 +1,21 @@
 // Starts the orders API. Examples are the only code that reads the environment.
+import { createRedisStore } from '@jwt-guard/redis';
+import { Redis } from 'ioredis';
 import { createOrdersApp } from './app.js';
 
-const port = Number(process.env.PORT ?? 3000);
-const issuer = process.env.ISSUER_URL ?? 'http://127.0.0.1:9000';
+const port = Number(process.env.PORT ?? 3002);
+const issuer = process.env.ISSUER_URL ?? 'http://127.0.0.1:4000';
 const audience = process.env.AUDIENCE ?? 'https://api.example/';
+// With REDIS_URL, revocations are shared by every instance (a fleet); without, kept in memory.
+const redisUrl = process.env.REDIS_URL;
+const store =
+  redisUrl === undefined
+    ? undefined
+    : createRedisStore({
+        client: new Redis(redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1 }),
+      });
 
-void createOrdersApp({ issuer, audience }).then(async (app) => {
+void createOrdersApp({ issuer, audience, store }).then(async (app) => {
   await app.listen(port, '127.0.0.1');
   console.log(
     `orders API (nestjs) on http://127.0.0.1:${port}, trusting ${issuer} for ${audience}`,
