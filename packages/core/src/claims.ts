@@ -66,11 +66,15 @@ function numericDate(
   return value;
 }
 
+// A lone surrogate: JSON's `"\ud800"` escape allows it, but it is no Unicode text (RFC 8259
+// §8.2), and identifiers holding one cannot be written to UTF-8 stores or logs faithfully.
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
 function optionalString(claims: Record<string, unknown>, name: string, required: boolean): void {
   const value = claims[name];
   if (value === undefined) {
     if (required) throw new JwtGuardError('ERR_CLAIM_MISSING', { requirement: name });
-  } else if (typeof value !== 'string') {
+  } else if (typeof value !== 'string' || LONE_SURROGATE.test(value)) {
     throw new JwtGuardError('ERR_CLAIM_INVALID', { requirement: name });
   }
 }

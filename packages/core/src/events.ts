@@ -81,11 +81,15 @@ export type GuardEvent =
 export type EmitEvent = (event: GuardEvent) => void;
 
 /** Wraps a user's listener so that its failures never change a request's outcome. */
-export function createEmitter(listener: ((event: GuardEvent) => void) | undefined): EmitEvent {
+export function createEmitter(listener: ((event: GuardEvent) => unknown) | undefined): EmitEvent {
   if (listener === undefined) return () => undefined;
+  const ignore = (): void => undefined;
   return (event) => {
     try {
-      listener(event);
+      const result = listener(event) as PromiseLike<unknown> | undefined;
+      // An async hook that rejects (its log sink is down) would be an unhandled rejection,
+      // which ends a Node process: any garbage token could then take the server down.
+      if (typeof result?.then === 'function') Promise.resolve(result).catch(ignore);
     } catch {
       // An audit hook that throws must not turn an accepted request into a 500.
     }
@@ -93,8 +97,25 @@ export function createEmitter(listener: ((event: GuardEvent) => void) | undefine
 }
 
 const MAX_IDENTIFIER_LENGTH = 256;
+// C0 and C1 controls, DEL, the Unicode line and paragraph separators and lone surrogates: what
+// lets a forged identifier start a new log line, recolour a terminal or break a log encoder.
+const UNSAFE_CHARACTERS =
+  // eslint-disable-next-line no-control-regex
+  /[\u0000-\u001f\u007f-\u009f\u2028\u2029]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
-/** A token-supplied identifier fit for an event: a short string, or nothing. */
+const escapeCharacter = (char: string): string =>
+  `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`;
+
+/**
+ * A token-supplied identifier fit for an event: a short string with control characters
+ * escaped (`\u000a`), or nothing. Identifiers of refused tokens were never verified.
+ *
+ * @example
+ * ```ts
+ * identifier('user\nFAKE LOG LINE'); // 'user\\u000aFAKE LOG LINE'
+ * ```
+ */
 export function identifier(value: unknown): string | undefined {
-  return typeof value === 'string' && value.length <= MAX_IDENTIFIER_LENGTH ? value : undefined;
+  if (typeof value !== 'string' || value.length > MAX_IDENTIFIER_LENGTH) return undefined;
+  return value.replace(UNSAFE_CHARACTERS, escapeCharacter);
 }

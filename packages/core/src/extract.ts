@@ -61,19 +61,25 @@ function cookieValues(request: GuardRequest, name: string): string[] {
 // prove it comes from our own pages (OWASP CSRF cheat sheet: Fetch Metadata, then Origin).
 function checkSameOrigin(request: GuardRequest, allowedOrigins: ReadonlySet<string>): void {
   if (SAFE_METHODS.has(request.method.toUpperCase())) return;
-  const site = headerValues(request.headers, 'sec-fetch-site');
-  if (site.length === 1 && site[0] === 'same-origin') return;
+  const sites = headerValues(request.headers, 'sec-fetch-site');
+  if (sites.length === 1 && sites[0] === 'same-origin') return;
   const origins = headerValues(request.headers, 'origin');
-  if (origins.length === 1) {
-    const origin = origins[0] as string;
-    if (allowedOrigins.has(origin)) return;
+  const origin = origins.length === 1 ? (origins[0] as string) : undefined;
+  // A configured origin (the app's own front end on another host) passes whatever the
+  // browser calls the relation.
+  if (origin !== undefined && allowedOrigins.has(origin)) return;
+  // A browser that sends Fetch Metadata has said what the request is; `cross-site`, or
+  // `same-site` from a sibling subdomain, is not overruled by an Origin matching Host.
+  if (sites.length === 0 && origin !== undefined && origin !== 'null') {
     const hosts = headerValues(request.headers, 'host');
-    if (hosts.length === 1 && origin !== 'null') {
-      try {
-        if (new URL(origin).host === hosts[0]) return;
-      } catch {
-        // An unparsable Origin is no proof.
+    try {
+      // RFC 9110 §4.2.3: host names compare case-insensitively. The scheme is not known
+      // here (TLS may end at a proxy); an attacker's page cannot choose the Host it sends.
+      if (hosts.length === 1 && new URL(origin).host === (hosts[0] as string).toLowerCase()) {
+        return;
       }
+    } catch {
+      // An unparsable Origin is no proof.
     }
   }
   throw new JwtGuardError('ERR_CROSS_SITE_REQUEST');

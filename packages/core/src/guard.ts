@@ -2,7 +2,7 @@ import type { Algorithm } from './algorithms.js';
 import { createLruCache } from './cache.js';
 import { checkTimeClaims, deepFreeze, validateClaims, type Claims } from './claims.js';
 import type { AuthContext } from './context.js';
-import { JwtGuardError, isJwtGuardError } from './errors.js';
+import { ConfigurationError, JwtGuardError, isJwtGuardError } from './errors.js';
 import { identifier, type TokenRejectedEvent } from './events.js';
 import { extractToken } from './extract.js';
 import { parseJsonObject } from './json.js';
@@ -52,13 +52,17 @@ export interface Guard<A extends AuthContext | undefined = AuthContext> {
    */
   authorize(auth: AuthContext | undefined, requirement: Requirement): void;
   /**
-   * Accepts a token once per `scope` (a route): `ERR_TOKEN_REPLAYED` on a second use,
-   * `ERR_CLAIM_MISSING` without `jti`. Always fails closed when the store is down.
+   * Accepts a token's `jti` once in `scope` (default: one scope shared by every one-time
+   * route, so a one-time token serves one request in all): `ERR_TOKEN_REPLAYED` on a second
+   * use, `ERR_CLAIM_MISSING` without `jti`. Always fails closed when the store is down.
    */
-  consumeOnce(auth: AuthContext | undefined, scope: string): Promise<void>;
+  consumeOnce(auth: AuthContext | undefined, scope?: string): Promise<void>;
   /** Fetches every remote key set now, so the first request does not wait; rejects on failure. */
   hydrate(): Promise<void>;
 }
+
+// Shared by every one-time route that names no scope of its own.
+const DEFAULT_ONE_TIME_SCOPE = 'one-time';
 
 interface CacheEntry {
   readonly context: AuthContext;
@@ -116,15 +120,21 @@ export function createGuard(options: GuardOptions): Guard<AuthContext | undefine
   const { issuers, limits, extraction, clock, emit, strict, store, failOpen } = resolved;
   const listening = options.onEvent !== undefined;
   const headers = createHeaderCache();
+  const clockToleranceSeconds = Math.max(
+    ...[...issuers.values()].map((i) => i.claims.clockToleranceSeconds),
+  );
+  // A store that forgets a revocation at exp + 5 s, behind a guard that accepts tokens until
+  // exp + 60 s, would bring revoked tokens back for 55 s.
+  if (
+    typeof store?.clockToleranceSeconds === 'number' &&
+    store.clockToleranceSeconds < clockToleranceSeconds
+  ) {
+    throw new ConfigurationError(
+      `"store" keeps entries ${store.clockToleranceSeconds} s past expiry, but the guard accepts tokens up to ${clockToleranceSeconds} s past exp; create the store with clockToleranceSeconds: ${clockToleranceSeconds}`,
+    );
+  }
   // One-time tokens need state even when no store was configured: the embedded default.
-  const oneTimeStore =
-    store ??
-    createMemoryStore({
-      clock,
-      clockToleranceSeconds: Math.max(
-        ...[...issuers.values()].map((i) => i.claims.clockToleranceSeconds),
-      ),
-    });
+  const oneTimeStore = store ?? createMemoryStore({ clock, clockToleranceSeconds });
   const cache =
     resolved.cacheMaxEntries > 0
       ? createLruCache<string, CacheEntry>(resolved.cacheMaxEntries)
@@ -328,7 +338,7 @@ export function createGuard(options: GuardOptions): Guard<AuthContext | undefine
         throw rejection(error, { header: auth?.header, claims: auth?.claims });
       }
     },
-    consumeOnce(auth, scope) {
+    consumeOnce(auth, scope = DEFAULT_ONE_TIME_SCOPE) {
       const facts: Facts = { header: auth?.header, claims: auth?.claims };
       return settle(facts, async () => {
         if (auth === undefined) throw new JwtGuardError('ERR_TOKEN_MISSING');

@@ -35,6 +35,7 @@ export type { VerificationKey } from './keys/key.js';
 export type { Clock } from './clock.js';
 export {
   createMemoryStore,
+  checkInstant,
   instantMs,
   type Instant,
   type MemoryStoreOptions,

@@ -78,7 +78,7 @@ export interface GuardOptions {
   /** Verified-token cache; default `{ maxEntries: 1000 }`. */
   readonly cache?: false | { readonly maxEntries?: number };
   /** Audit events; never given the token. */
-  readonly onEvent?: (event: GuardEvent) => void;
+  readonly onEvent?: (event: GuardEvent) => unknown;
   /** Largest token accepted, checked before parsing; default 8192. */
   readonly maxTokenBytes?: number;
   /** Deepest JSON nesting in header and claims; default 16. */
@@ -180,8 +180,12 @@ const ISSUER_OPTIONS = new Set([
   'scopeClaim',
 ]);
 
+// `https://user:password@host/`: a configuration message names the URL so the operator can
+// find it, but it ends up in startup logs, so the credentials are left out.
+const URL_CREDENTIALS = /([a-z][a-z0-9+.-]*:\/\/)[^/\s"'@]*@/gi;
+
 function fail(message: string): never {
-  throw new ConfigurationError(message);
+  throw new ConfigurationError(message.replace(URL_CREDENTIALS, '$1***@'));
 }
 
 function number(name: string, value: unknown, fallback: number, min: number): number {

@@ -1,4 +1,5 @@
 import type { AuthContext } from './context.js';
+import { ConfigurationError } from './errors.js';
 import type { Guard } from './guard.js';
 import {
   claimCondition,
@@ -9,13 +10,17 @@ import {
 } from './requirements.js';
 
 /**
- * What a per-route check does, given the guard that authenticated the request, the request's
- * context (if any) and a way to name the route. Adapters run it inside their own middleware.
+ * What a per-route check does, given the guard that authenticated the request and the
+ * request's context (if any). Adapters run it inside their own middleware.
+ *
+ * @example
+ * ```ts
+ * const check: RouteCheck = (guard, auth) => guard.authorize(auth, requirement);
+ * ```
  */
 export type RouteCheck = (
   guard: Guard<AuthContext | undefined>,
   auth: AuthContext | undefined,
-  routeName: () => string,
 ) => void | Promise<void>;
 
 /**
@@ -36,8 +41,11 @@ export interface RouteChecks<H> {
   readonly requireClaim: (name: string, expected: ClaimValue | ClaimPredicate) => H;
   /** A requirement built with `defineRequirement`. */
   readonly requireAuth: (requirement: Requirement) => H;
-  /** Each `jti` once on this route (`ERR_TOKEN_REPLAYED` after), named by pattern or `routeName`. */
-  readonly requireOneTimeToken: (routeName?: string) => H;
+  /**
+   * Each `jti` once (`ERR_TOKEN_REPLAYED` after): once across every one-time route, or once
+   * per `scope` where routes name one (`requireOneTimeToken('payments')`).
+   */
+  readonly requireOneTimeToken: (scope?: string) => H;
 }
 
 /**
@@ -62,9 +70,13 @@ export function createRouteChecks<H>(
     requireClaim: (name, expected) =>
       requirement('requireClaim', defineRequirement({ claims: [claimCondition(name, expected)] })),
     requireAuth: (value) => requirement('requireAuth', value),
-    requireOneTimeToken: (routeName) =>
-      toHandler('requireOneTimeToken', (guard, auth, route) =>
-        guard.consumeOnce(auth, routeName ?? route()),
-      ),
+    requireOneTimeToken: (scope) => {
+      if (scope !== undefined && (typeof scope !== 'string' || scope === '')) {
+        throw new ConfigurationError(
+          'requireOneTimeToken(scope): the scope must be a non-empty string',
+        );
+      }
+      return toHandler('requireOneTimeToken', (guard, auth) => guard.consumeOnce(auth, scope));
+    },
   };
 }

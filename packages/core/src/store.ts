@@ -17,8 +17,15 @@ export type Instant = number | Date;
  * ```
  */
 export interface TokenStore {
-  /** Revokes one token by `jti` until it would have expired anyway. */
-  revokeToken(revocation: { readonly jti: string; readonly expiresAt: Instant }): Promise<void>;
+  /**
+   * Revokes one token by `jti` until it would have expired anyway: the token of issuer `iss`
+   * when given (two issuers may use the same `jti`), else that `jti` at every issuer.
+   */
+  revokeToken(revocation: {
+    readonly jti: string;
+    readonly expiresAt: Instant;
+    readonly iss?: string;
+  }): Promise<void>;
   /** Revokes every token of a subject issued before a time (optionally of one issuer). */
   revokeSubject(revocation: {
     readonly sub: string;
@@ -29,6 +36,11 @@ export interface TokenStore {
   isRevoked(claims: Readonly<Claims>): boolean | PromiseLike<boolean>;
   /** `true` the first time a key is presented before it expires, `false` after. Atomic. */
   consumeOnce(key: string, expiresAt: Instant): Promise<boolean>;
+  /**
+   * How long past `expiresAt` the store keeps an entry. The guard refuses at startup a store
+   * that forgets sooner than the guard's own clock tolerance would still accept the token.
+   */
+  readonly clockToleranceSeconds?: number;
 }
 
 /** Options of {@link createMemoryStore}. */
@@ -71,7 +83,20 @@ export function instantMs(instant: Instant): number {
   return instant instanceof Date ? instant.getTime() : instant * 1000;
 }
 
-function checkInstant(name: string, instant: unknown): number {
+// Seconds past this (the year 5138) are almost surely milliseconds passed by mistake: such an
+// entry would hold a slot of the bound for millennia.
+const MAX_INSTANT_SECONDS = 1e11;
+
+/**
+ * Checks an {@link Instant} given to a store and converts it to milliseconds since the epoch;
+ * throws a TypeError naming the argument for anything else. For store implementations.
+ *
+ * @example
+ * ```ts
+ * const expiryMs = checkInstant('expiresAt', revocation.expiresAt);
+ * ```
+ */
+export function checkInstant(name: string, instant: unknown): number {
   const ms =
     instant instanceof Date
       ? instant.getTime()
@@ -80,6 +105,11 @@ function checkInstant(name: string, instant: unknown): number {
         : NaN;
   if (!Number.isFinite(ms)) {
     throw new TypeError(`"${name}" must be a NumericDate (seconds) or a Date`);
+  }
+  if (ms > MAX_INSTANT_SECONDS * 1000) {
+    throw new TypeError(
+      `"${name}" is too far in the future; pass seconds (like exp), not milliseconds`,
+    );
   }
   return ms;
 }
@@ -90,9 +120,9 @@ function checkString(name: string, value: unknown): string {
   return value;
 }
 
-// Subject revocations are keyed by issuer and subject: the same `sub` at two issuers is two
-// principals. An issuer-less revocation applies to the subject at every issuer.
-const subjectKey = (sub: string, iss: string | undefined): string => `${iss ?? ''}\u0000${sub}`;
+// Revocations are keyed by issuer and identifier: the same `sub` (or `jti`) at two issuers
+// names two principals (or tokens). An issuer-less revocation applies at every issuer.
+const scopedKey = (id: string, iss: string | undefined): string => `${iss ?? ''}\u0000${id}`;
 
 /** The embedded store, with its entry count for monitoring. */
 export interface MemoryTokenStore extends TokenStore {
@@ -177,11 +207,27 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryToken
   if (!Number.isInteger(maxEntries) || maxEntries < 1) {
     throw new ConfigurationError('createMemoryStore: "maxEntries" must be a positive integer');
   }
-  const subjectTtlMs = (options.subjectRevocationTtlSeconds ?? 86_400) * 1000;
-  const toleranceMs = (options.clockToleranceSeconds ?? 5) * 1000;
-  if (!Number.isFinite(toleranceMs) || toleranceMs < 0) {
+  const subjectTtlSeconds = options.subjectRevocationTtlSeconds ?? 86_400;
+  if (
+    typeof subjectTtlSeconds !== 'number' ||
+    !Number.isFinite(subjectTtlSeconds) ||
+    subjectTtlSeconds < 1
+  ) {
+    throw new ConfigurationError(
+      'createMemoryStore: "subjectRevocationTtlSeconds" must be a number of seconds ≥ 1, at least the guard\'s maxLifetimeSeconds',
+    );
+  }
+  const clockToleranceSeconds = options.clockToleranceSeconds ?? 5;
+  if (
+    typeof clockToleranceSeconds !== 'number' ||
+    !Number.isFinite(clockToleranceSeconds) ||
+    clockToleranceSeconds < 0
+  ) {
     throw new ConfigurationError('createMemoryStore: "clockToleranceSeconds" must be a number ≥ 0');
   }
+  const toleranceMs = clockToleranceSeconds * 1000;
+  // A token issued just before `issuedBefore` is accepted until its exp plus the tolerance.
+  const subjectTtlMs = subjectTtlSeconds * 1000 + toleranceMs;
   const clock = options.clock ?? systemClock;
   // subject key → issuedBefore (ms); lives exactly as long as its entry in `revocations`.
   const subjects = new Map<string, number>();
@@ -191,16 +237,17 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryToken
   const oneTime = createExpiringSet(maxEntries, () => undefined);
 
   return {
-    revokeToken: ({ jti, expiresAt }) =>
+    clockToleranceSeconds,
+    revokeToken: ({ jti, expiresAt, iss }) =>
       settle(() => {
         const expiry = checkInstant('expiresAt', expiresAt) + toleranceMs;
-        const key = `t:${checkString('jti', jti)}`;
+        const key = `t:${scopedKey(checkString('jti', jti), iss === undefined ? undefined : checkString('iss', iss))}`;
         const now = clock.nowMs();
         if (expiry > now) revocations.put(key, expiry, now);
       }),
     revokeSubject: ({ sub, issuedBefore, iss }) =>
       settle(() => {
-        const key = subjectKey(
+        const key = scopedKey(
           checkString('sub', sub),
           iss === undefined ? undefined : checkString('iss', iss),
         );
@@ -213,11 +260,17 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryToken
       }),
     isRevoked(claims) {
       const now = clock.nowMs();
-      if (typeof claims.jti === 'string' && revocations.has(`t:${claims.jti}`, now)) return true;
+      if (
+        typeof claims.jti === 'string' &&
+        (revocations.has(`t:${scopedKey(claims.jti, undefined)}`, now) ||
+          revocations.has(`t:${scopedKey(claims.jti, claims.iss)}`, now))
+      ) {
+        return true;
+      }
       if (typeof claims.sub !== 'string' || subjects.size === 0) return false;
       // A token without `iat` cannot show it was issued after the revocation.
       const issuedMs = typeof claims.iat === 'number' ? claims.iat * 1000 : -Infinity;
-      for (const key of [subjectKey(claims.sub, claims.iss), subjectKey(claims.sub, undefined)]) {
+      for (const key of [scopedKey(claims.sub, claims.iss), scopedKey(claims.sub, undefined)]) {
         const before = subjects.get(key);
         if (before !== undefined && revocations.has(`s:${key}`, now) && issuedMs < before)
           return true;

@@ -180,6 +180,29 @@ describe('required claims (RFC 9068 §2.2) and their opt-outs', () => {
     );
   });
 
+  // JSON's "\ud800" escape is valid JSON but no Unicode text: such an identifier cannot be
+  // written faithfully to a UTF-8 store (a revocation in Redis) or a log.
+  it.each([
+    ['sub', 'alice\ud800'],
+    ['sub', '\udc00alice'],
+    ['jti', 'jti-\udbff'],
+    ['client_id', '\ud800'],
+  ])('%s with a lone surrogate → ERR_CLAIM_INVALID', async (claim, value) => {
+    await expectInvalid(
+      guardWith().verify(mint.sign(keys.ES256, { [claim]: value })),
+      'ERR_CLAIM_INVALID',
+      claim,
+    );
+  });
+
+  it('accepts a sub with a surrogate pair (an emoji is well-formed text)', async () => {
+    await expect(
+      guardWith().verify(mint.sign(keys.ES256, { sub: 'alice 😀' })),
+    ).resolves.toMatchObject({
+      subject: 'alice 😀',
+    });
+  });
+
   it.each([
     ['jti', 42],
     ['client_id', ['c1']],

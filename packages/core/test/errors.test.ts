@@ -13,6 +13,7 @@ import {
 import {
   bearerRequest,
   createTestClock,
+  createTestKey,
   createTokenFactory,
   refusalOf,
   refusalOfSync,
@@ -303,6 +304,48 @@ describe('onEvent', () => {
     const { events, guard } = record();
     await guard.verify(mint.sign(keys.ES256, { sub: 's'.repeat(300) }));
     expect(events[0]).toMatchObject({ type: 'token.accepted', sub: undefined });
+  });
+
+  it('identifiers of a forged token are escaped, so they cannot forge a log line', async () => {
+    const { events, guard } = record();
+    const forged = mint.sign(createTestKey('ES256', { kid: keys.ES256.kid }), {
+      sub: 'mallory\nINFO token accepted sub=admin',
+      jti: '\u001b[2Jcleared',
+    });
+    expect((await refusalOf(guard.verify(forged))).code).toBe('ERR_SIGNATURE_INVALID');
+    expect(events).toEqual([
+      expect.objectContaining({
+        type: 'token.rejected',
+        sub: 'mallory\\u000aINFO token accepted sub=admin',
+        jti: '\\u001b[2Jcleared',
+      }),
+    ]);
+  });
+
+  it('an async listener that rejects is contained, not an unhandled rejection', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown): void => {
+      unhandled.push(reason);
+    };
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const guard = guardWith({
+        onEvent: async () => {
+          await Promise.resolve();
+          throw new Error('audit sink down');
+        },
+      });
+      expect((await refusalOf(guard.verify('garbage'))).code).toBe('ERR_TOKEN_MALFORMED');
+      await expect(guard.verify(mint.sign(keys.ES256))).resolves.toMatchObject({
+        subject: 'user-1',
+      });
+      // Node reports unhandled rejections after the microtask queue drains.
+      await new Promise((resolve) => setImmediate(resolve));
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
   });
 
   it('a listener that throws changes no outcome', async () => {

@@ -225,6 +225,16 @@ describe('cookie tokens (opt-in, with a same-origin proof for unsafe methods)', 
     ['Origin null', ['Origin', 'null']],
     ['an Origin on another port', ['Origin', 'https://api.example:8443']],
     ['two Origin headers', ['Origin', 'https://app.example', 'Origin', 'https://evil.example']],
+    // Fetch Metadata, when sent, is the browser's own verdict; a matching Origin does not
+    // overrule it.
+    [
+      'Sec-Fetch-Site: cross-site and an Origin matching Host',
+      ['Sec-Fetch-Site', 'cross-site', 'Origin', 'https://api.example'],
+    ],
+    [
+      'Sec-Fetch-Site: same-site and an Origin matching Host',
+      ['Sec-Fetch-Site', 'same-site', 'Origin', 'https://api.example'],
+    ],
   ])('POST with %s → 403 ERR_CROSS_SITE_REQUEST, no challenge', async (_name, headers) => {
     const error = await refusalOf(guard.authenticate(cookieRequest('POST', headers)));
     expect({ code: error.code, status: error.status, headers: error.headers }).toEqual({
@@ -238,10 +248,24 @@ describe('cookie tokens (opt-in, with a same-origin proof for unsafe methods)', 
     ['Sec-Fetch-Site: same-origin', ['Sec-Fetch-Site', 'same-origin']],
     ['an Origin in allowedOrigins', ['Origin', 'https://app.example']],
     ['an Origin matching Host', ['Origin', 'https://api.example']],
+    ['an Origin matching Host in other letter case', ['Origin', 'https://API.example']],
+    [
+      'Sec-Fetch-Site: same-site from an Origin in allowedOrigins',
+      ['Sec-Fetch-Site', 'same-site', 'Origin', 'https://app.example'],
+    ],
   ])('POST with %s is accepted', async (_name, headers) => {
     await expect(guard.authenticate(cookieRequest('POST', headers))).resolves.toMatchObject({
       token,
     });
+  });
+
+  it('POST with an Origin matching a Host written in capitals is accepted', async () => {
+    const request = {
+      method: 'POST',
+      url: '/items',
+      headers: ['Host', 'API.Example', 'Cookie', `at=${token}`, 'Origin', 'https://api.example'],
+    };
+    await expect(guard.authenticate(request)).resolves.toMatchObject({ token });
   });
 
   it.each(['PUT', 'PATCH', 'DELETE', 'post'])('%s needs the proof as well', async (method) => {

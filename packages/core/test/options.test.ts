@@ -1,5 +1,5 @@
 import { createSecretKey, generateKeyPairSync, randomBytes } from 'node:crypto';
-import { ConfigurationError, createGuard } from '@jwt-guard/core';
+import { ConfigurationError, createGuard, createMemoryStore } from '@jwt-guard/core';
 import { testKeys } from '@jwt-guard/testkit';
 
 const ISSUER = 'https://idp.example/';
@@ -232,6 +232,43 @@ describe('every configuration mistake throws at construction, saying how to fix 
         keys: keys.ES256.jwk,
         tokenLocations: ['cookie'],
         cookie: { name: '__Host-at' },
+      }),
+    ).not.toThrow();
+  });
+});
+
+describe('configuration messages', () => {
+  it('name a URL without its credentials', () => {
+    const error = configurationError(() =>
+      construct({ jwksUri: 'http://svc:S3cr3tPassw0rd@idp.example/jwks' }),
+    );
+    expect(error.message).toBe(
+      '"jwksUri" must be an https URL (http only on loopback), got "http://***@idp.example/jwks"',
+    );
+    expect(error.message).not.toContain('S3cr3t');
+  });
+});
+
+describe('a store that forgets before the guard stops accepting', () => {
+  it('is refused at construction, with the tolerance to set', () => {
+    const error = configurationError(() =>
+      construct({
+        keys: keys.ES256.jwk,
+        clockToleranceSeconds: 60,
+        store: createMemoryStore({ clockToleranceSeconds: 5 }),
+      }),
+    );
+    expect(error.message).toBe(
+      '"store" keeps entries 5 s past expiry, but the guard accepts tokens up to 60 s past exp; create the store with clockToleranceSeconds: 60',
+    );
+  });
+
+  it('is accepted when the store keeps entries at least as long', () => {
+    expect(() =>
+      construct({
+        keys: keys.ES256.jwk,
+        clockToleranceSeconds: 60,
+        store: createMemoryStore({ clockToleranceSeconds: 60 }),
       }),
     ).not.toThrow();
   });

@@ -233,7 +233,18 @@ describe('store unavailable', () => {
 });
 
 describe('consumeOnce', () => {
-  it('accepts a token once per route scope, then 401 ERR_TOKEN_REPLAYED', async () => {
+  it('accepts a token once in all without a scope: one-time routes share one record', async () => {
+    const { guard } = guardWith({ store: createMemoryStore({ clock }) });
+    const auth = await guard.verify(mint.sign(keys.ES256));
+    await guard.consumeOnce(auth);
+
+    const error = await refusalOf(guard.consumeOnce(auth));
+    expect(error.code).toBe('ERR_TOKEN_REPLAYED');
+    expect(error.status).toBe(401);
+    expect(error.headers['WWW-Authenticate']).toBe(REPLAYED_CHALLENGE);
+  });
+
+  it('accepts a token once per named scope, then 401 ERR_TOKEN_REPLAYED', async () => {
     const { guard } = guardWith({ store: createMemoryStore({ clock }) });
     const auth = await guard.verify(mint.sign(keys.ES256));
     await guard.consumeOnce(auth, 'route-a');

@@ -55,6 +55,18 @@ describe('createMemoryStore', () => {
       expect(store.isRevoked(claims({ jti: 'jti-1' }))).toBe(false);
     });
 
+    it("with iss revokes that issuer's token only: another issuer may use the same jti", async () => {
+      await store.revokeToken({ jti: 'shared', expiresAt: clock.nowSeconds() + 60, iss: ISSUER_A });
+      expect(store.isRevoked(claims({ iss: ISSUER_A, jti: 'shared' }))).toBe(true);
+      expect(store.isRevoked(claims({ iss: ISSUER_B, jti: 'shared' }))).toBe(false);
+    });
+
+    it('without iss revokes the jti at every issuer', async () => {
+      await store.revokeToken({ jti: 'shared', expiresAt: clock.nowSeconds() + 60 });
+      expect(store.isRevoked(claims({ iss: ISSUER_A, jti: 'shared' }))).toBe(true);
+      expect(store.isRevoked(claims({ iss: ISSUER_B, jti: 'shared' }))).toBe(true);
+    });
+
     it('keeps the later expiry when a jti is revoked twice', async () => {
       await store.revokeToken({ jti: 'jti-1', expiresAt: clock.nowSeconds() + 120 });
       await store.revokeToken({ jti: 'jti-1', expiresAt: clock.nowSeconds() + 60 });
@@ -115,7 +127,11 @@ describe('createMemoryStore', () => {
     });
 
     it('keeps a subject revocation for subjectRevocationTtlSeconds after issuedBefore', async () => {
-      store = createMemoryStore({ clock, subjectRevocationTtlSeconds: 3600 });
+      store = createMemoryStore({
+        clock,
+        subjectRevocationTtlSeconds: 3600,
+        clockToleranceSeconds: 0,
+      });
       await store.revokeSubject({ sub: 'alice', issuedBefore });
       const old = claims({ iss: ISSUER_A, sub: 'alice', iat: issuedBefore - 10 });
       clock.advanceSeconds(3599);
@@ -188,7 +204,31 @@ describe('createMemoryStore', () => {
       ['consumeOnce with a non-string key', (s) => s.consumeOnce(7 as unknown as string, future)],
       ['consumeOnce with an empty key', (s) => s.consumeOnce('', future)],
       ['consumeOnce with a NaN expiresAt', (s) => s.consumeOnce('k', NaN)],
+      [
+        'revokeToken with an empty iss',
+        (s) => s.revokeToken({ jti: 'j', expiresAt: future, iss: '' }),
+      ],
     ];
+
+    // exp * 1000 by mistake: the entry would hold a slot of the bound until the year 60000.
+    it.each<[string, (s: TokenStore) => unknown]>([
+      ['revokeToken', (s) => s.revokeToken({ jti: 'j', expiresAt: future * 1000 })],
+      ['revokeSubject', (s) => s.revokeSubject({ sub: 'alice', issuedBefore: future * 1000 })],
+      ['consumeOnce', (s) => s.consumeOnce('k', future * 1000)],
+    ])('refuses %s with milliseconds for seconds, saying so', async (_name, call) => {
+      const error = await argumentError(() => call(store));
+      expect(error).toBeInstanceOf(TypeError);
+      expect((error as Error).message).toMatch(/pass seconds \(like exp\), not milliseconds/);
+    });
+
+    it.each([0, -1, NaN, '3600'])(
+      'refuses subjectRevocationTtlSeconds %p at construction',
+      (value) => {
+        expect(() => createMemoryStore({ subjectRevocationTtlSeconds: value as number })).toThrow(
+          /"subjectRevocationTtlSeconds" must be a number of seconds ≥ 1/,
+        );
+      },
+    );
 
     it.each(cases)('refuses %s with a TypeError', async (_name, call) => {
       expect(await argumentError(() => call(store))).toBeInstanceOf(TypeError);
@@ -218,6 +258,28 @@ describe('createMemoryStore', () => {
       clock.advanceSeconds(10);
       expect(await tolerant.consumeOnce('k', exp)).toBe(true);
       expect(await tolerant.consumeOnce('k', exp)).toBe(false);
+    });
+
+    it('keeps a subject revocation for subjectRevocationTtlSeconds plus the tolerance', async () => {
+      const tolerant = createMemoryStore({
+        clock,
+        subjectRevocationTtlSeconds: 3600,
+        clockToleranceSeconds: 5,
+      });
+      const issuedBefore = clock.nowSeconds();
+      await tolerant.revokeSubject({ sub: 'alice', issuedBefore });
+      // Issued just before the revocation and living 3600 s: the guard accepts it until
+      // exp + 5 s, so the revocation must last as long.
+      const old = claims({ iss: ISSUER_A, sub: 'alice', iat: issuedBefore - 1 });
+      clock.set((issuedBefore + 3604) * 1000);
+      expect(tolerant.isRevoked(old)).toBe(true);
+      clock.set((issuedBefore + 3605) * 1000);
+      expect(tolerant.isRevoked(old)).toBe(false);
+    });
+
+    it("exposes its tolerance, for the guard's startup check", () => {
+      expect(createMemoryStore({ clockToleranceSeconds: 30 }).clockToleranceSeconds).toBe(30);
+      expect(createMemoryStore().clockToleranceSeconds).toBe(5);
     });
 
     it.each([-1, NaN])('refuses clockToleranceSeconds %p at construction', (value) => {

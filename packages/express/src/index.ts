@@ -60,7 +60,8 @@ export function jwtGuard(options: GuardOptions): GuardMiddleware {
   ): void {
     req[GUARD] = guard;
     guard.authenticate(toGuardRequest(req)).then((auth) => {
-      if (auth !== undefined) req.auth = auth;
+      // Always written, so nothing set before the guard can pass for a verified token.
+      req.auth = auth as AuthContext;
       next();
     }, next);
   };
@@ -74,10 +75,8 @@ function toMiddleware(name: string, check: RouteCheck): RequestHandler {
       next(new Error(`${name}() needs app.use(jwtGuard(options)) (or the router's) before it`));
       return;
     }
-    const route = (): string =>
-      `${req.method} ${req.baseUrl}${(req.route as { path?: string } | undefined)?.path ?? req.path}`;
     Promise.resolve()
-      .then(() => check(guard, req.auth as AuthContext | undefined, route))
+      .then(() => check(guard, req.auth as AuthContext | undefined))
       .then(() => next(), next);
   };
   return Object.defineProperty(middleware, 'name', { value: name });
@@ -129,8 +128,9 @@ export const requireClaim: (name: string, expected: ClaimValue | ClaimPredicate)
 export const requireAuth: (requirement: Requirement) => RequestHandler = checks.requireAuth;
 
 /**
- * Accepts each token (its `jti`) only once on this route (method and path pattern, or
- * `routeName`): a second use is 401 `ERR_TOKEN_REPLAYED`, a token without `jti` is refused.
+ * Accepts each token (its `jti`) only once: once across every one-time route, or once per
+ * `scope` where routes name one. A second use is 401 `ERR_TOKEN_REPLAYED`, a token without
+ * `jti` is refused; method and URL play no part, so no spelling of the path replays it.
  * Uses the guard's `store`, so a shared store makes it hold across a fleet.
  *
  * @example
@@ -138,7 +138,6 @@ export const requireAuth: (requirement: Requirement) => RequestHandler = checks.
  * app.post('/payments', requireScope('payments:write'), requireOneTimeToken(), handler);
  * ```
  */
-export const requireOneTimeToken: (routeName?: string) => RequestHandler =
-  checks.requireOneTimeToken;
+export const requireOneTimeToken: (scope?: string) => RequestHandler = checks.requireOneTimeToken;
 
 export type { AuthContext, GuardOptions } from '@jwt-guard/core';

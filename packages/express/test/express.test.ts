@@ -210,38 +210,67 @@ describe('requireClaim with a predicate', () => {
   });
 });
 
-describe('requireOneTimeToken route names', () => {
+describe('requireOneTimeToken scopes', () => {
   const app = express();
   const payments = express.Router();
+  const tenants = express.Router({ mergeParams: true });
   app.use(jwtGuard(options));
   app.post('/a', requireOneTimeToken(), answer);
   app.post('/b', requireOneTimeToken(), answer);
-  payments.post('/:id', requireOneTimeToken(), answer);
+  app.get('/download', requireOneTimeToken(), answer);
+  payments.post('/transfer', requireOneTimeToken(), answer);
   app.use('/payments', payments);
-  app.post('/shared-1', requireOneTimeToken('transfer'), answer);
-  app.post('/shared-2', requireOneTimeToken('transfer'), answer);
+  tenants.post('/export', requireOneTimeToken(), answer);
+  app.use('/tenants/:tid', tenants);
+  app.post('/transfer-1', requireOneTimeToken('transfer'), answer);
+  app.post('/transfer-2', requireOneTimeToken('transfer'), answer);
+  app.post('/report', requireOneTimeToken('report'), answer);
+  const server = app;
 
-  it('are per route: one token serves each route once', async () => {
-    const token = bearer();
-    await request(app).post('/a').set('Authorization', token).expect(200);
-    await request(app).post('/b').set('Authorization', token).expect(200);
-    await request(app).post('/a').set('Authorization', token).expect(401);
-  });
-
-  it('name the route pattern with its mount path, not the concrete URL', async () => {
-    const token = bearer();
-    await request(app).post('/payments/1').set('Authorization', token).expect(200);
-    const res = await request(app).post('/payments/2').set('Authorization', token);
+  function expectReplayed(res: { status: number; headers: Record<string, string> }) {
     expect(res.status).toBe(401);
     expect(res.headers['www-authenticate']).toBe(
       'Bearer error="invalid_token", error_description="The access token was already used"',
     );
+  }
+
+  it('serve a token once in all by default: a second one-time route refuses it', async () => {
+    const token = bearer();
+    await request(server).post('/a').set('Authorization', token).expect(200);
+    expectReplayed(await request(server).post('/a').set('Authorization', token));
+    expectReplayed(await request(server).post('/b').set('Authorization', token));
   });
 
-  it('can be shared between routes by an explicit name', async () => {
+  // The record is of the jti, not of the URL: no spelling of the path, no other value of a
+  // path parameter and no other method gets a used token through again.
+  it.each([
+    ['the mount path in capitals', '/payments/transfer', '/PAYMENTS/transfer'],
+    ['another path parameter', '/tenants/1/export', '/tenants/2/export'],
+  ])('refuse a replay through %s', async (_name, first, again) => {
     const token = bearer();
-    await request(app).post('/shared-1').set('Authorization', token).expect(200);
-    await request(app).post('/shared-2').set('Authorization', token).expect(401);
+    await request(server).post(first).set('Authorization', token).expect(200);
+    expectReplayed(await request(server).post(again).set('Authorization', token));
+  });
+
+  it('refuse a HEAD replay of a one-time GET', async () => {
+    const token = bearer();
+    await request(server).get('/download').set('Authorization', token).expect(200);
+    const res = await request(server).head('/download').set('Authorization', token);
+    expect(res.status).toBe(401);
+  });
+
+  it('keep named scopes apart: one token serves each scope once', async () => {
+    const token = bearer();
+    await request(server).post('/transfer-1').set('Authorization', token).expect(200);
+    expectReplayed(await request(server).post('/transfer-2').set('Authorization', token));
+    await request(server).post('/report').set('Authorization', token).expect(200);
+    await request(server).post('/a').set('Authorization', token).expect(200);
+  });
+
+  it('refuse an empty scope name when the route is defined', () => {
+    expect(() => requireOneTimeToken('')).toThrow(
+      'requireOneTimeToken(scope): the scope must be a non-empty string',
+    );
   });
 });
 

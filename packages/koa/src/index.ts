@@ -50,7 +50,8 @@ export function jwtGuard(options: GuardOptions): GuardMiddleware {
   const middleware = async function jwtGuard(ctx: GuardedContext, next: Next): Promise<void> {
     ctx[GUARD] = guard;
     const auth = await guard.authenticate(toGuardRequest(ctx));
-    if (auth !== undefined) ctx.state.auth = auth;
+    // Always written, so nothing set before the guard can pass for a verified token.
+    ctx.state.auth = auth as AuthContext;
     await next();
   };
   return Object.assign(middleware, { guard });
@@ -61,10 +62,7 @@ function toMiddleware(name: string, check: RouteCheck): Middleware {
     const guard = ctx[GUARD];
     if (guard === undefined)
       throw new Error(`${name}() needs app.use(jwtGuard(options)) before it`);
-    // @koa/router records the matched pattern; without a router the path names the route.
-    const route = (): string =>
-      `${ctx.method} ${(ctx as { _matchedRoute?: string })._matchedRoute ?? ctx.path}`;
-    await check(guard, ctx.state.auth, route);
+    await check(guard, ctx.state.auth);
     await next();
   };
   return Object.defineProperty(middleware, 'name', { value: name });
@@ -116,8 +114,9 @@ export const requireClaim: (name: string, expected: ClaimValue | ClaimPredicate)
 export const requireAuth: (requirement: Requirement) => Middleware = checks.requireAuth;
 
 /**
- * Accepts each token (its `jti`) only once on this route (method and path pattern, or
- * `routeName`): a second use is 401 `ERR_TOKEN_REPLAYED`, a token without `jti` is refused.
+ * Accepts each token (its `jti`) only once: once across every one-time route, or once per
+ * `scope` where routes name one. A second use is 401 `ERR_TOKEN_REPLAYED`, a token without
+ * `jti` is refused; method and URL play no part, so no spelling of the path replays it.
  * Uses the guard's `store`, so a shared store makes it hold across a fleet.
  *
  * @example
@@ -125,6 +124,6 @@ export const requireAuth: (requirement: Requirement) => Middleware = checks.requ
  * router.post('/payments', requireScope('payments:write'), requireOneTimeToken(), handler);
  * ```
  */
-export const requireOneTimeToken: (routeName?: string) => Middleware = checks.requireOneTimeToken;
+export const requireOneTimeToken: (scope?: string) => Middleware = checks.requireOneTimeToken;
 
 export type { AuthContext, GuardOptions } from '@jwt-guard/core';

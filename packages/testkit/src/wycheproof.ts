@@ -1,14 +1,46 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 // Readers for the C2SP Wycheproof vectors. The vectors are not copied into the repository:
-// they are read in place from `shared/vectors/wycheproof` beside the repository.
+// they are read in place from a `shared/vectors/wycheproof` folder beside the repository.
+
+const VECTORS = join('shared', 'vectors', 'wycheproof');
+
+function workspaceRoot(): string {
+  let root = process.cwd();
+  while (!existsSync(join(root, 'pnpm-workspace.yaml')) && dirname(root) !== root)
+    root = dirname(root);
+  return root;
+}
+
+// A fresh clone (CI clones the checkout into a temporary folder) has no `shared` beside it,
+// but its origin does: the local repository it was cloned from.
+function localOrigin(root: string): string | undefined {
+  let config: string;
+  try {
+    config = readFileSync(join(root, '.git', 'config'), 'utf8');
+  } catch {
+    return undefined;
+  }
+  const url = /\[remote "origin"\][^[]*?^\s*url\s*=\s*(.+)$/m.exec(config)?.[1]?.trim();
+  if (url === undefined) return undefined;
+  if (url.startsWith('file://')) return fileURLToPath(url);
+  return isAbsolute(url) ? url : undefined;
+}
+
+function* ancestors(dir: string): Generator<string> {
+  for (let current = resolve(dir); ; current = dirname(current)) {
+    yield current;
+    if (dirname(current) === current) return;
+  }
+}
 
 /**
- * The Wycheproof vectors folder: `WYCHEPROOF_VECTORS`, or `shared/vectors/wycheproof` beside
- * the workspace root (found upwards from the working directory). `undefined`, with a notice,
- * when it is absent on a developer's machine; under CI (`CI` set) absence is an error, so
- * the vector suites can never skip silently there.
+ * The Wycheproof vectors folder: `WYCHEPROOF_VECTORS`, else the first `shared/vectors/wycheproof`
+ * found beside the workspace root or one of its parents, or beside the local repository a
+ * clone came from. `undefined`, with a notice, when absent; with `REQUIRE_VECTORS=1` (set by
+ * `.ci/run` once it has found them) absence is an error, so the suites never skip silently.
  *
  * @example
  * ```ts
@@ -18,18 +50,18 @@ import { dirname, join, resolve } from 'node:path';
  */
 export function findWycheproofVectors(): string | undefined {
   const configured = process.env.WYCHEPROOF_VECTORS;
-  let dir = configured === undefined ? undefined : resolve(configured);
-  if (dir === undefined) {
-    let root = process.cwd();
-    while (!existsSync(join(root, 'pnpm-workspace.yaml')) && dirname(root) !== root)
-      root = dirname(root);
-    dir = resolve(root, '..', 'shared', 'vectors', 'wycheproof');
-  }
-  if (existsSync(join(dir, 'json_web_signature_test.json'))) return dir;
-  const message = `Wycheproof vectors not found in ${dir}; set WYCHEPROOF_VECTORS to their folder`;
-  if (process.env.CI !== undefined && process.env.CI !== '' && process.env.CI !== 'false') {
-    throw new Error(message);
-  }
+  const root = workspaceRoot();
+  const origin = localOrigin(root);
+  const candidates =
+    configured !== undefined && configured !== ''
+      ? [resolve(configured)]
+      : [root, ...(origin === undefined ? [] : [origin])].flatMap((start) =>
+          [...ancestors(dirname(resolve(start)))].map((dir) => join(dir, VECTORS)),
+        );
+  const found = candidates.find((dir) => existsSync(join(dir, 'json_web_signature_test.json')));
+  if (found !== undefined) return found;
+  const message = `Wycheproof vectors not found (looked for ${VECTORS} beside the repository); set WYCHEPROOF_VECTORS to their folder`;
+  if (process.env.REQUIRE_VECTORS === '1') throw new Error(message);
   console.warn(`${message}. The vector suites are skipped.`);
   return undefined;
 }

@@ -16,10 +16,17 @@ export function discoveryUrls(issuer: string): string[] {
 /**
  * Finds an issuer's `jwks_uri` by discovery and remembers it. The document must name the
  * configured issuer exactly (OIDC Discovery §4.3, RFC 8414 §3.3) and its `jwks_uri` must be
- * HTTPS (or loopback HTTP); a URL from a token is never used.
+ * HTTPS (loopback HTTP only for a loopback HTTP issuer); a URL from a token is never used.
+ *
+ * @example
+ * ```ts
+ * const locate = createJwksLocator('https://idp.example/', { timeoutMs: 5000, maxResponseBytes: 1 << 20 });
+ * const jwksUri = await locate();
+ * ```
  */
 export function createJwksLocator(issuer: string, limits: FetchLimits): () => Promise<string> {
   let found: string | undefined;
+  const issuerIsHttps = new URL(issuer).protocol === 'https:';
   return async () => {
     if (found !== undefined) return found;
     let lastError: unknown;
@@ -35,7 +42,13 @@ export function createJwksLocator(issuer: string, limits: FetchLimits): () => Pr
         throw new FetchError(`discovery document at ${url} names another issuer`);
       }
       const jwksUri = document.jwks_uri;
-      if (typeof jwksUri !== 'string' || !isTrustedKeyUrl(jwksUri)) {
+      // Plain loopback HTTP is for an issuer that is itself local: a remote HTTPS issuer
+      // naming http://127.0.0.1/… would make every instance GET its own internal services.
+      if (
+        typeof jwksUri !== 'string' ||
+        !isTrustedKeyUrl(jwksUri) ||
+        (issuerIsHttps && !jwksUri.startsWith('https:'))
+      ) {
         throw new FetchError(`discovery document at ${url} has no usable HTTPS "jwks_uri"`);
       }
       found = jwksUri;

@@ -142,6 +142,26 @@ describe('penalty box on unknown kid', () => {
     expect(server.hits.jwks - 1).toBeLessThanOrEqual(1);
   });
 
+  it('keeps accepting tokens of a published key, without a fetch, during a flood of random kids', async () => {
+    const guard = guardFor({ cooldownSeconds: 30 });
+    await guard.verify(mint().sign(keys.ES256));
+    clock.advanceSeconds(31);
+    const stranger = createTestKey('ES256');
+    const flood = Array.from({ length: 200 }, () =>
+      refusalOf(guard.verify(mint().sign(stranger, {}, { header: { kid: randomUUID() } }))),
+    );
+    const legitimate = Array.from({ length: 20 }, (_, i) =>
+      guard.verify(mint().sign(keys.ES256, { jti: `during-flood-${i}` })),
+    );
+
+    const answers = await Promise.all(legitimate);
+    expect(answers.map((auth) => auth.subject)).toEqual(Array(20).fill('user-1'));
+    expect(new Set((await Promise.all(flood)).map((error) => error.code))).toEqual(
+      new Set(['ERR_KEY_NOT_FOUND']),
+    );
+    expect(server.hits.jwks).toBe(2);
+  });
+
   it('does not lock out a key published during the flood once the cooldown has passed', async () => {
     const guard = guardFor({ cooldownSeconds: 30 });
     await guard.verify(mint().sign(keys.ES256));
