@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { isAlgorithm, type Algorithm } from './algorithms.js';
-import { hasCanonicalEnd } from './base64url.js';
+import { decodeBase64Url } from './base64url.js';
 import { JwtGuardError, isJwtGuardError } from './errors.js';
 import { deepFreeze } from './claims.js';
 import { parseJsonObject } from './json.js';
@@ -25,7 +25,6 @@ export interface JwsLimits {
 }
 
 const MAX_KID_LENGTH = 1024;
-const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+$/;
 
 /**
  * Decodes UTF-8 strictly (RFC 8259 §8.1); invalid sequences give a string JSON.parse refuses
@@ -50,23 +49,31 @@ export function decodeCompactJws(
   headers?: Map<string, Readonly<Record<string, unknown>>>,
 ): DecodedJws {
   if (token.length > limits.maxTokenBytes) throw new JwtGuardError('ERR_TOKEN_TOO_LARGE');
-  // Three segments exactly, each strict base64url: a fourth dot means JWE or garbage; an
-  // empty signature is an unsecured JWS (`alg: none`), which is never accepted.
-  if (!COMPACT_JWS.test(token)) throw new JwtGuardError('ERR_TOKEN_MALFORMED');
+  // Three segments exactly: a fourth dot means JWE or garbage. An empty signature is an
+  // unsecured JWS (`alg: none`), which is never accepted. Each segment is strict base64url,
+  // which its decoding checks.
   const first = token.indexOf('.');
   const second = token.indexOf('.', first + 1);
   if (
-    !hasCanonicalEnd(token, 0, first) ||
-    !hasCanonicalEnd(token, first + 1, second) ||
-    !hasCanonicalEnd(token, second + 1, token.length)
+    first < 1 ||
+    second === -1 ||
+    second === token.length - 1 ||
+    token.indexOf('.', second + 1) !== -1
   ) {
     throw new JwtGuardError('ERR_TOKEN_MALFORMED');
   }
+  const header = decodeHeader(token.slice(0, first), limits.maxJsonDepth, headers);
+  const payload = decodeBase64Url(token, first + 1, second);
+  const signature = decodeBase64Url(token, second + 1, token.length);
+  if (payload === undefined || signature === undefined) {
+    throw new JwtGuardError('ERR_TOKEN_MALFORMED');
+  }
+  // Every character is now known to be ASCII, so latin1 is the exact signing input.
   return {
-    header: decodeHeader(token.slice(0, first), limits.maxJsonDepth, headers),
-    payload: Buffer.from(token.slice(first + 1, second), 'base64url'),
+    header,
+    payload,
     signingInput: Buffer.from(token.slice(0, second), 'latin1'),
-    signature: Buffer.from(token.slice(second + 1), 'base64url'),
+    signature,
   };
 }
 
@@ -84,10 +91,12 @@ function decodeHeader(
   maxDepth: number,
   headers: Map<string, Readonly<Record<string, unknown>>> | undefined,
 ): Readonly<Record<string, unknown>> {
+  // A header in the map was decoded from exactly this text, so it is canonical too.
   const known = headers?.get(segment);
   if (known !== undefined) return known;
-  const parsed = parseJsonObject(utf8(Buffer.from(segment, 'base64url')), maxDepth);
-  if (!parsed.ok) throw new JwtGuardError('ERR_TOKEN_MALFORMED');
+  const bytes = decodeBase64Url(segment);
+  const parsed = bytes === undefined ? undefined : parseJsonObject(utf8(bytes), maxDepth);
+  if (parsed?.ok !== true) throw new JwtGuardError('ERR_TOKEN_MALFORMED');
   const header = deepFreeze(parsed.value);
   if (headers !== undefined) {
     if (headers.size >= MAX_CACHED_HEADERS) headers.clear();
