@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+
 // Jest runs in CommonJS mode (no --experimental-vm-modules): @swc/jest compiles TypeScript and
 // the ESM-only dependencies (jose, @nestjs/* 12) to CommonJS. swc does not type-check: that is
 // `pnpm typecheck`.
@@ -48,16 +50,50 @@ const base = {
 // two @nestjs/core copies and break DI, so Nest 12 is reached by mapping instead).
 const nest12 = '<rootDir>/packages/nestjs-compat-12/node_modules/@nestjs/$1';
 
+// The Express and Koa adapters' tests run twice too: on the workspace's Express 5 and Koa 3, and
+// on the oldest versions their peer ranges claim, held by the test-only package
+// packages/compat-legacy (mapped like Nest 12, so the workspace links one version of each).
+// `express/package.json` and the like map too, so a test can check which version it runs on.
+const legacy = '<rootDir>/packages/compat-legacy/node_modules';
+/** @param {string} path @param {string} name */
+const pinned = (path, name) =>
+  JSON.parse(readFileSync(new URL(path, import.meta.url), 'utf8')).devDependencies[name];
+
 /** @type {import('jest').Config} */
 export default {
   projects: [
-    { ...base, displayName: 'main', globals: { NEST_MAJOR: 11 } },
+    {
+      ...base,
+      displayName: 'main',
+      globals: {
+        NEST_MAJOR: 11,
+        EXPRESS_VERSION: pinned('./packages/express/package.json', 'express'),
+        KOA_VERSION: pinned('./packages/koa/package.json', 'koa'),
+      },
+    },
     {
       ...base,
       displayName: 'nest-12',
       globals: { NEST_MAJOR: 12 },
       testMatch: ['<rootDir>/packages/nestjs/test/**/*.test.ts'],
       moduleNameMapper: { '^@nestjs/(.*)$': nest12, ...base.moduleNameMapper },
+    },
+    {
+      ...base,
+      displayName: 'express-4-koa-2',
+      globals: {
+        EXPRESS_VERSION: pinned('./packages/compat-legacy/package.json', 'express'),
+        KOA_VERSION: pinned('./packages/compat-legacy/package.json', 'koa'),
+      },
+      testMatch: [
+        '<rootDir>/packages/express/test/**/*.test.ts',
+        '<rootDir>/packages/koa/test/**/*.test.ts',
+      ],
+      moduleNameMapper: {
+        '^express(/.*)?$': `${legacy}/express$1`,
+        '^koa(/.*)?$': `${legacy}/koa$1`,
+        ...base.moduleNameMapper,
+      },
     },
   ],
 };

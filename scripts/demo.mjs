@@ -1,6 +1,7 @@
 // The jwt-guard demo: a dev issuer and the orders API on Express, Koa and NestJS, all on
 // 127.0.0.1, then a scripted walk through what each API allows and refuses.
-//   pnpm demo          run the scenario, print each request and answer, exit 0 if all as expected
+//   pnpm demo          run the scenario, print each request and answer, exit 0 if every status,
+//                      error code and challenge is the expected one
 //   pnpm demo --serve  keep everything running and print ready-to-paste curl commands
 // With REDIS_URL set, the three APIs share revocations through Redis, like a fleet: a token
 // revoked through one API is refused by all of them.
@@ -127,6 +128,50 @@ rsa-client (RS256), expired-demo (expired tokens). Secrets: <client-id>-dev-secr
   const tampered = `${header}.${widened}.${signature}`;
   const unsigned = `${Buffer.from('{"alg":"none","typ":"at+jwt"}').toString('base64url')}.${payload}.`;
 
+  // What an answer must be: a status, and for a refusal the stable code in the body and the
+  // RFC 6750 challenge's error attribute (plus scope= on a 403). A refusal for the wrong reason
+  // (an expired token answered as a bad signature) is as wrong as a wrong status.
+  const success = (status) => ({ status });
+  const refused = (status, code, error, scope) => ({ status, code, error, scope });
+
+  // RFC 6750 §3: `Bearer` followed by comma-separated auth-params, values quoted.
+  const challengeOf = (header) => {
+    if (header === null) return undefined;
+    const match = /^Bearer(?:\s+(.*))?$/i.exec(header);
+    if (match === null) return { scheme: header, attributes: {} };
+    const attributes = {};
+    for (const [, name, value] of (match[1] ?? '').matchAll(/([\w-]+)="((?:[^"\\]|\\.)*)"/g)) {
+      attributes[name] = value;
+    }
+    return { scheme: 'Bearer', attributes };
+  };
+
+  const mismatches = (expected, status, body, challenge) => {
+    const wrong = [];
+    if (status !== expected.status) wrong.push(`status ${expected.status}, got ${status}`);
+    if (expected.code !== undefined && body?.code !== expected.code) {
+      wrong.push(`code ${expected.code}, got ${body?.code ?? 'none'}`);
+    }
+    if (expected.status === 401 || expected.status === 403) {
+      const error = challenge?.attributes.error;
+      if (challenge?.scheme !== 'Bearer') {
+        wrong.push('a Bearer challenge, got none');
+      } else if (error !== expected.error) {
+        const show = (value) => (value === undefined ? 'no error attribute' : `error="${value}"`);
+        wrong.push(`${show(expected.error)}, got ${show(error)}`);
+      }
+      if (expected.scope !== undefined && challenge?.attributes.scope !== expected.scope) {
+        const scope = challenge?.attributes.scope;
+        wrong.push(
+          `scope="${expected.scope}", got ${scope === undefined ? 'none' : `scope="${scope}"`}`,
+        );
+      }
+    } else if (challenge !== undefined) {
+      wrong.push('no challenge, got one');
+    }
+    return wrong;
+  };
+
   const stepOn = (api) => async (expected, title, method, path, token, body) => {
     const headers = {};
     if (token !== undefined) headers.authorization = `Bearer ${token}`;
@@ -137,13 +182,21 @@ rsa-client (RS256), expired-demo (expired tokens). Secrets: <client-id>-dev-secr
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await res.text();
-    const ok = res.status === expected;
-    outcomes.push(ok);
+    let json;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      // Not JSON: no code to compare, which only matters if one was expected.
+    }
+    const header = res.headers.get('www-authenticate');
+    const wrong = mismatches(expected, res.status, json, challengeOf(header));
+    outcomes.push(wrong.length === 0);
+    const answer = [res.status, json?.code].filter((part) => part !== undefined).join(' ');
     console.log(
-      `${ok ? color(32, '✔') : color(31, `✘ expected ${expected}, got`)} ${res.status}  ${method} ${path}  ${dim(`— ${title}`)}`,
+      `${wrong.length === 0 ? color(32, '✔') : color(31, '✘')} ${answer}  ${method} ${path}  ${dim(`— ${title}`)}`,
     );
-    const challenge = res.headers.get('www-authenticate');
-    if (challenge) console.log(dim(`      WWW-Authenticate: ${challenge}`));
+    for (const line of wrong) console.log(color(31, `      expected ${line}`));
+    if (header) console.log(dim(`      WWW-Authenticate: ${header}`));
     console.log(dim(`      ${text.length > 140 ? `${text.slice(0, 137)}...` : text}`));
   };
   const order = { item: 'tea-sencha', quantity: 1 };
@@ -151,11 +204,17 @@ rsa-client (RS256), expired-demo (expired tokens). Secrets: <client-id>-dev-secr
   for (const api of apis) {
     console.log(`\n${color(1, `── orders API on ${api.name}`)} ${dim(urlOf(api.server))}`);
     const step = stepOn(api);
-    await step(200, 'the catalogue is public', 'GET', '/catalog');
-    await step(401, 'no token', 'GET', '/orders');
-    await step(200, 'catalog-reader has orders:read', 'GET', '/orders', reader.access_token);
+    await step(success(200), 'the catalogue is public', 'GET', '/catalog');
+    await step(refused(401, 'ERR_TOKEN_MISSING'), 'no token', 'GET', '/orders');
     await step(
-      403,
+      success(200),
+      'catalog-reader has orders:read',
+      'GET',
+      '/orders',
+      reader.access_token,
+    );
+    await step(
+      refused(403, 'ERR_SCOPE_INSUFFICIENT', 'insufficient_scope', 'orders:write'),
       'catalog-reader lacks orders:write',
       'POST',
       '/orders',
@@ -163,18 +222,37 @@ rsa-client (RS256), expired-demo (expired tokens). Secrets: <client-id>-dev-secr
       order,
     );
     await step(
-      201,
+      success(201),
       'order-writer may place an order',
       'POST',
       '/orders',
       writer.access_token,
       order,
     );
-    await step(401, 'an expired token', 'GET', '/orders', expired.access_token);
-    await step(401, 'scope widened by editing the payload', 'POST', '/orders', tampered, order);
-    await step(401, 'alg: none, no signature', 'GET', '/orders', unsigned);
     await step(
-      403,
+      refused(401, 'ERR_TOKEN_EXPIRED', 'invalid_token'),
+      'an expired token',
+      'GET',
+      '/orders',
+      expired.access_token,
+    );
+    await step(
+      refused(401, 'ERR_SIGNATURE_INVALID', 'invalid_token'),
+      'scope widened by editing the payload',
+      'POST',
+      '/orders',
+      tampered,
+      order,
+    );
+    await step(
+      refused(401, 'ERR_TOKEN_MALFORMED', 'invalid_token'),
+      'alg: none, no signature',
+      'GET',
+      '/orders',
+      unsigned,
+    );
+    await step(
+      refused(403, 'ERR_SCOPE_INSUFFICIENT', 'insufficient_scope', 'admin'),
       'catalog-reader cannot revoke',
       'POST',
       '/admin/revocations',
@@ -191,7 +269,7 @@ rsa-client (RS256), expired-demo (expired tokens). Secrets: <client-id>-dev-secr
   );
   for (const api of redisUrl === undefined ? apis : apis.slice(0, 1)) {
     await stepOn(api)(
-      200,
+      success(200),
       `admin-console revokes it on ${api.name}`,
       'POST',
       '/admin/revocations',
@@ -203,7 +281,7 @@ rsa-client (RS256), expired-demo (expired tokens). Secrets: <client-id>-dev-secr
   }
   for (const api of apis) {
     await stepOn(api)(
-      401,
+      refused(401, 'ERR_TOKEN_REVOKED', 'invalid_token'),
       `${api.name} refuses the revoked token`,
       'POST',
       '/orders',

@@ -1,4 +1,10 @@
-import express, { type ErrorRequestHandler, type Express } from 'express';
+import express, {
+  type ErrorRequestHandler,
+  type Express,
+  type NextFunction,
+  type Request,
+  type Response,
+} from 'express';
 import { createMemoryStore, isJwtGuardError, type TokenStore } from '@jwt-guard/core';
 import { jwtGuard, requireScope } from '@jwt-guard/express';
 
@@ -17,6 +23,39 @@ interface Order {
   readonly item: string;
   readonly quantity: number;
   readonly placedBy: string;
+}
+
+const BODY_LIMIT_BYTES = 16 * 1024;
+const parseJson = express.json({ limit: BODY_LIMIT_BYTES });
+const NOT_A_JSON_OBJECT = {
+  error: 'invalid_request',
+  message: 'the body must be a JSON object sent as application/json',
+} as const;
+const TOO_LARGE = { error: 'invalid_request', message: 'the body is larger than 16 KiB' } as const;
+
+// Lets the request on only if its body is a JSON object; anything else (no body, another
+// content type, `null`, an array, malformed JSON) is answered 400, an oversized body 413, each
+// with a fixed JSON error. Mounted after the scope check, so a caller without the scope never
+// gets its body parsed.
+function jsonObjectBody(req: Request, res: Response, next: NextFunction): void {
+  parseJson(req, res, (error?: unknown) => {
+    // A parse error would otherwise reach Express's final handler, which logs it and, outside
+    // production, sends its stack: the message of a JSON SyntaxError quotes the body, and a
+    // revocation body holds a token. So it is answered here, from fixed texts only.
+    if (error !== undefined && error !== null) {
+      const tooLarge = (error as { status?: unknown }).status === 413;
+      res.status(tooLarge ? 413 : 400).json(tooLarge ? TOO_LARGE : NOT_A_JSON_OBJECT);
+      return;
+    }
+    // express.json leaves `req.body` undefined for a request it does not parse (no body, or
+    // not application/json), and parses `[]` too.
+    const body: unknown = req.body;
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      res.status(400).json(NOT_A_JSON_OBJECT);
+      return;
+    }
+    next();
+  });
 }
 
 const CATALOG = [
@@ -39,7 +78,6 @@ export function createOrdersApp(options: OrdersApiOptions): Express {
   const orders: Order[] = [];
   const app = express();
   app.disable('x-powered-by');
-  app.use(express.json({ limit: '16kb' }));
 
   // Public: mounted before the guard, so no token is asked for.
   app.get('/catalog', (_req, res) => {
@@ -50,7 +88,7 @@ export function createOrdersApp(options: OrdersApiOptions): Express {
   app.get('/orders', requireScope('orders:read'), (req, res) => {
     res.json(orders.filter((order) => order.placedBy === req.auth.subject));
   });
-  app.post('/orders', requireScope('orders:write'), (req, res) => {
+  app.post('/orders', requireScope('orders:write'), jsonObjectBody, (req, res) => {
     const { item, quantity } = req.body as { item?: unknown; quantity?: unknown };
     if (typeof item !== 'string' || !Number.isInteger(quantity) || (quantity as number) < 1) {
       res
@@ -68,7 +106,7 @@ export function createOrdersApp(options: OrdersApiOptions): Express {
     res.status(201).json(order);
   });
   // Revokes the token in the body until it would have expired: it must be one of ours.
-  app.post('/admin/revocations', requireScope('admin'), async (req, res) => {
+  app.post('/admin/revocations', requireScope('admin'), jsonObjectBody, async (req, res) => {
     const { token } = req.body as { token?: unknown };
     let target;
     try {

@@ -2,7 +2,7 @@ import Router from '@koa/router';
 import Koa from 'koa';
 import { createMemoryStore, isJwtGuardError, type TokenStore } from '@jwt-guard/core';
 import { jwtGuard, requireScope } from '@jwt-guard/koa';
-import { readJson } from './body.js';
+import { readJsonObject } from './body.js';
 
 /** What the orders API needs to know about its authorization server. */
 export interface OrdersApiOptions {
@@ -66,7 +66,9 @@ export function createOrdersApp(options: OrdersApiOptions): Koa {
     ctx.body = orders.filter((order) => order.placedBy === ctx.state.auth.subject);
   });
   api.post('/orders', requireScope('orders:write'), async (ctx) => {
-    const { item, quantity } = (await readJson(ctx)) as { item?: unknown; quantity?: unknown };
+    const body = await readJsonObject(ctx);
+    if (body === undefined) return;
+    const { item, quantity } = body;
     if (typeof item !== 'string' || !Number.isInteger(quantity) || (quantity as number) < 1) {
       ctx.status = 400;
       ctx.body = {
@@ -87,7 +89,9 @@ export function createOrdersApp(options: OrdersApiOptions): Koa {
   });
   // Revokes the token in the body until it would have expired: it must be one of ours.
   api.post('/admin/revocations', requireScope('admin'), async (ctx) => {
-    const { token } = (await readJson(ctx)) as { token?: unknown };
+    const body = await readJsonObject(ctx);
+    if (body === undefined) return;
+    const { token } = body;
     let target;
     try {
       target = await guard.guard.verify(typeof token === 'string' ? token : '');

@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { dirname, sep } from 'node:path';
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
 import { createMemoryStore, type GuardOptions } from '@jwt-guard/core';
 import {
@@ -68,4 +70,13 @@ afterAll(() => env.close());
 
 describe('express conformance', () => {
   it.each(conformanceCases(env))('$name', (row) => runConformanceCase(harness, row));
+});
+
+// Each Jest project maps `express` to the version it names (jest.config.js): make sure this file,
+// matrix and all, runs on that one, and that `express` itself resolves into that package.
+it('runs on the express version of its Jest project', () => {
+  const manifest = require.resolve('express/package.json');
+  const { version } = JSON.parse(readFileSync(manifest, 'utf8')) as { version: string };
+  expect(version).toBe((globalThis as { EXPRESS_VERSION?: string }).EXPRESS_VERSION);
+  expect(require.resolve('express').startsWith(`${dirname(manifest)}${sep}`)).toBe(true);
 });

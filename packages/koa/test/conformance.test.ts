@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { dirname, sep } from 'node:path';
 import Koa, { type Middleware } from 'koa';
 import Router from '@koa/router';
 import { createMemoryStore, type GuardOptions } from '@jwt-guard/core';
@@ -82,4 +84,13 @@ afterAll(() => env.close());
 
 describe('koa conformance', () => {
   it.each(conformanceCases(env))('$name', (row) => runConformanceCase(harness, row));
+});
+
+// Each Jest project maps `koa` to the version it names (jest.config.js): make sure this file,
+// matrix and all, runs on that one, and that `koa` itself resolves into that package.
+it('runs on the koa version of its Jest project', () => {
+  const manifest = require.resolve('koa/package.json');
+  const { version } = JSON.parse(readFileSync(manifest, 'utf8')) as { version: string };
+  expect(version).toBe((globalThis as { KOA_VERSION?: string }).KOA_VERSION);
+  expect(require.resolve('koa').startsWith(`${dirname(manifest)}${sep}`)).toBe(true);
 });

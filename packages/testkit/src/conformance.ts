@@ -3,9 +3,22 @@ import { createSecretKey } from 'node:crypto';
 import { request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createTestClock, type TestClock } from './clock.js';
-import { ASYMMETRIC_ALGORITHMS, createTestKey, testKeys, type TestKey } from './keys.js';
+import {
+  ASYMMETRIC_ALGORITHMS,
+  createTestKey,
+  testKeys,
+  type TestAlgorithm,
+  type TestKey,
+} from './keys.js';
 import { startKeyServer, type KeyServer } from './server.js';
-import { b64url, createTokenFactory, replaceSegment, signJwt, signRaw } from './tokens.js';
+import {
+  b64url,
+  createTokenFactory,
+  replaceSegment,
+  signBytes,
+  signJwt,
+  signRaw,
+} from './tokens.js';
 
 // One table of requests and exact answers that every adapter must give alike. An adapter
 // plugs in through a ConformanceHarness that mounts CONFORMANCE_ROUTES.
@@ -224,6 +237,20 @@ export interface ConformanceRequest {
   readonly headers: readonly string[];
 }
 
+/**
+ * Where a row's request goes, known only once the server listens: rows that prove a
+ * same-origin check need the server's own origin.
+ *
+ * @example
+ * ```ts
+ * const request = (target: ConformanceTarget) => req('POST', '/items', 'Origin', target.origin);
+ * ```
+ */
+export interface ConformanceTarget {
+  /** `http://127.0.0.1:<port>`, the origin whose host the requests' `Host` header names. */
+  readonly origin: string;
+}
+
 /** The exact answer: a 200 with its body, or a refusal with its code and challenge. */
 export type ConformanceExpectation =
   | { readonly status: 200; readonly body: unknown }
@@ -236,7 +263,7 @@ export type ConformanceExpectation =
 
 /** One request of a row and its answer. Tokens are minted when the row runs. */
 export interface ConformanceStep {
-  readonly request: () => ConformanceRequest;
+  readonly request: (target: ConformanceTarget) => ConformanceRequest;
   readonly expect: ConformanceExpectation;
 }
 
@@ -273,6 +300,14 @@ const REFUSALS: Readonly<
   ERR_CROSS_SITE_REQUEST: { status: 403, attributes: null },
   ERR_TOKEN_TOO_LARGE: { status: 401, attributes: invalidToken('The access token is too large') },
   ERR_TOKEN_MALFORMED: { status: 401, attributes: invalidToken('The access token is malformed') },
+  ERR_HEADER_INVALID: {
+    status: 401,
+    attributes: invalidToken('The access token header is not acceptable'),
+  },
+  ERR_TYPE_INVALID: {
+    status: 401,
+    attributes: invalidToken('The access token has the wrong type'),
+  },
   ERR_ALGORITHM_NOT_ALLOWED: {
     status: 401,
     attributes: invalidToken('The access token algorithm is not allowed'),
@@ -298,6 +333,11 @@ const REFUSALS: Readonly<
     status: 401,
     attributes: invalidToken('The access token is not valid yet'),
   },
+  ERR_TOKEN_TOO_OLD: { status: 401, attributes: invalidToken('The access token is too old') },
+  ERR_LIFETIME_EXCEEDED: {
+    status: 401,
+    attributes: invalidToken('The access token lifetime is too long'),
+  },
   ERR_CLAIM_MISSING: {
     status: 401,
     attributes: invalidToken('The access token lacks a required claim'),
@@ -322,6 +362,7 @@ const REFUSALS: Readonly<
     ),
   },
   ERR_KEYS_UNAVAILABLE: { status: 503, attributes: null },
+  ERR_STORE_UNAVAILABLE: { status: 503, attributes: null },
 };
 
 function invalidRequest(description: string): string {
@@ -382,9 +423,11 @@ function once(mint: () => string): () => string {
 }
 
 /**
- * Every row of the matrix: valid tokens for each algorithm, each rejection class with its
- * exact status, code and `WWW-Authenticate`, per-route requirements, token locations,
- * optional auth, realm, revocation and one-time tokens.
+ * Every row of the matrix: valid tokens for each algorithm (HS* with a configured secret),
+ * each rejection class with its exact status, code and `WWW-Authenticate` (header, type and
+ * shape checks, time and lifetime limits, key and store outages), per-route requirements,
+ * token locations and the cookie mode's same-origin proof, optional auth, realm, revocation
+ * and one-time tokens.
  *
  * @example
  * ```ts
@@ -397,7 +440,7 @@ export function conformanceCases(env: ConformanceEnv): ConformanceCase[] {
   const base = (): Record<string, unknown> => env.options();
   const row = (
     name: string,
-    request: () => ConformanceRequest,
+    request: (target: ConformanceTarget) => ConformanceRequest,
     expect: ConformanceExpectation,
     options: () => Record<string, unknown> = base,
   ): ConformanceCase => ({ name, options, steps: [{ request, expect }] });
@@ -409,7 +452,24 @@ export function conformanceCases(env: ConformanceEnv): ConformanceCase[] {
   const withClaims = (path: string, claims: Record<string, unknown>) => () =>
     req('GET', path, ...bearer(env.token(claims)));
   const cookieMode = () => env.options({ tokenLocations: ['cookie'], cookie: { name: 'at' } });
+  const cookieModeFor = (allowedOrigins: readonly string[]) => () =>
+    env.options({ tokenLocations: ['cookie'], cookie: { name: 'at', allowedOrigins } });
   const cookie = (token: string): string[] => ['Cookie', `theme=dark; at=${token}`];
+  const writeWithCookie = (...headers: string[]) =>
+    req('POST', '/items', ...cookie(env.token({ scope: 'write:items' })), ...headers);
+  // The default claims signed with the ES256 key under header members over the defaults, so
+  // that only the header decides the answer.
+  const withHeader = (header: Record<string, unknown>) =>
+    me(() => signJwt(keys.ES256, claimsOf(env.token()), { header }));
+  // ECDSA signatures are random: a few tries give one that spells differently in base64 and
+  // base64url (one in 15 has neither "-" nor "_").
+  const signatureWithDashOrUnderscore = (): string => {
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const token = env.token();
+      if (/[-_]/.test(token.split('.')[2] ?? '')) return token;
+    }
+    throw new Error('conformance: no ES256 signature with "-" or "_" in 100 tries');
+  };
 
   return [
     ...ASYMMETRIC_ALGORITHMS.map((alg) =>
@@ -419,6 +479,7 @@ export function conformanceCases(env: ConformanceEnv): ConformanceCase[] {
         ok(),
       ),
     ),
+    ...hmacRows(env, row, me),
     // RFC 9110 §11.1: the scheme is case-insensitive.
     row(
       'scheme in lower case → 200',
@@ -463,6 +524,30 @@ export function conformanceCases(env: ConformanceEnv): ConformanceCase[] {
       'nbf in the future → 401',
       me(() => env.token({ nbf: now + 60 })),
       refused('ERR_TOKEN_NOT_YET_VALID'),
+    ),
+    // DESIGN: a lifetime cap applies by default (24 h), and can be lowered.
+    row(
+      'lifetime over the default 24 h cap → 401',
+      me(() => env.token({ exp: now + 86_400 + 60 })),
+      refused('ERR_LIFETIME_EXCEEDED'),
+    ),
+    row(
+      'lifetime over maxLifetimeSeconds → 401',
+      me(() => env.token({ exp: now + 900 })),
+      refused('ERR_LIFETIME_EXCEEDED'),
+      () => env.options({ maxLifetimeSeconds: 600 }),
+    ),
+    row(
+      'issued within maxTokenAgeSeconds → 200',
+      me(() => env.token({ iat: now - 200, exp: now + 600 })),
+      ok(),
+      () => env.options({ maxTokenAgeSeconds: 300 }),
+    ),
+    row(
+      'issued before maxTokenAgeSeconds → 401 too old',
+      me(() => env.token({ iat: now - 600, exp: now + 300 })),
+      refused('ERR_TOKEN_TOO_OLD'),
+      () => env.options({ maxTokenAgeSeconds: 300 }),
     ),
     row(
       'wrong audience → 401',
@@ -545,6 +630,77 @@ export function conformanceCases(env: ConformanceEnv): ConformanceCase[] {
       'token over 8 KiB → 401',
       me(() => env.token({ pad: 'x'.repeat(8 * 1024) })),
       refused('ERR_TOKEN_TOO_LARGE'),
+    ),
+
+    // RFC 9068 §4: `at+jwt` or its media type; plain `JWT` or none outside strict mode.
+    row('typ application/at+jwt → 200', withHeader({ typ: 'application/at+jwt' }), ok()),
+    row('typ JWT → 200', withHeader({ typ: 'JWT' }), ok()),
+    row('no typ → 200', withHeader({ typ: undefined }), ok()),
+    // RFC 8725 §3.11: a DPoP proof (or any JWT typed for something else) is no access token.
+    row(
+      'typ dpop+jwt → 401 wrong type',
+      withHeader({ typ: 'dpop+jwt' }),
+      refused('ERR_TYPE_INVALID'),
+    ),
+    // RFC 7515 §4.1.11: an extension the recipient does not understand must be refused.
+    row(
+      'crit naming an unknown extension → 401',
+      withHeader({ crit: ['urn:example:ext'], 'urn:example:ext': true }),
+      refused('ERR_HEADER_INVALID'),
+    ),
+    // RFC 7797: with b64 false the payload would be verified as raw bytes; never accepted.
+    row('b64: false → 401', withHeader({ b64: false }), refused('ERR_HEADER_INVALID')),
+    // RFC 7519 §4: two parsers may keep different duplicates (here the second `sub`).
+    row(
+      'duplicate "sub" in the payload → 401',
+      me(() =>
+        signRaw(
+          JSON.stringify({ alg: 'ES256', typ: 'at+jwt', kid: keys.ES256.kid }),
+          JSON.stringify(claimsOf(env.token())).replace(/}$/, ',"sub":"admin"}'),
+          { alg: 'ES256', key: keys.ES256.signingKey },
+        ),
+      ),
+      refused('ERR_TOKEN_MALFORMED'),
+    ),
+    // RFC 7518 §3.4: ES* signatures are raw r‖s; DER is what another library might accept.
+    row(
+      'ES256 signature in DER → 401',
+      me(() => signJwt(keys.ES256, claimsOf(env.token()), { der: true })),
+      refused('ERR_SIGNATURE_INVALID'),
+    ),
+    // RFC 7515 §2 / RFC 4648 §5: Node's decoder reads each of these as the same bytes, so a
+    // lenient verifier would accept them; every byte string has one accepted spelling.
+    row(
+      'padded signature → 401',
+      me(() => `${env.token()}==`),
+      refused('ERR_TOKEN_MALFORMED'),
+    ),
+    row(
+      'signature in base64 (+ and /) → 401',
+      me(() => {
+        const token = signatureWithDashOrUnderscore();
+        return replaceSegment(token, 2, toBase64(token.split('.')[2] ?? ''));
+      }),
+      refused('ERR_TOKEN_MALFORMED'),
+    ),
+    row(
+      'payload in base64 (+ and /), signed as sent → 401',
+      me(() => {
+        // Six "~" (0x7E) hold one 3-byte group at every alignment, which encodes to "fn5-":
+        // the payload segment has a "-" whatever comes before it.
+        const [header, payload] = env.token({ note: '~~~~~~' }).split('.');
+        const input = `${header ?? ''}.${toBase64(payload ?? '')}`;
+        return `${input}.${b64url(signBytes('ES256', keys.ES256.signingKey, input))}`;
+      }),
+      refused('ERR_TOKEN_MALFORMED'),
+    ),
+    row(
+      'signature with non-zero unused trailing bits → 401',
+      me(() => {
+        const token = env.token();
+        return replaceSegment(token, 2, withTrailingBit(token.split('.')[2] ?? ''));
+      }),
+      refused('ERR_TOKEN_MALFORMED'),
     ),
 
     row(
@@ -647,6 +803,20 @@ export function conformanceCases(env: ConformanceEnv): ConformanceCase[] {
       () => env.options({ issuer: env.downIssuer }),
     ),
 
+    // DESIGN: the guard fails closed when the store is down, and says so without a challenge.
+    row(
+      'store unavailable → 503 without a challenge',
+      me(() => env.token()),
+      refused('ERR_STORE_UNAVAILABLE'),
+      () => env.options({ store: unavailableStore() }),
+    ),
+    row(
+      'store unavailable with storeUnavailable: allow → 200',
+      me(() => env.token()),
+      ok(),
+      () => env.options({ store: unavailableStore(), storeUnavailable: 'allow' }),
+    ),
+
     // RFC 6750 §2.3 / RFC 9700: tokens in URLs leak into logs; off unless configured.
     row(
       'query access_token ignored by default → 401 missing',
@@ -727,6 +897,34 @@ export function conformanceCases(env: ConformanceEnv): ConformanceCase[] {
       cookieMode,
     ),
 
+    // The Origin check compares the Origin's host with the request's Host, as a same-origin
+    // page's fetch sends them.
+    row(
+      'cookie mode: POST with its own Origin → 200',
+      (target) => writeWithCookie('Origin', target.origin),
+      ok(['write:items']),
+      cookieMode,
+    ),
+    row(
+      'cookie mode: POST with the Origin of another port → 403',
+      // Port 1 is never the one the runner listens on (an ephemeral port).
+      () => writeWithCookie('Origin', 'http://127.0.0.1:1'),
+      refused('ERR_CROSS_SITE_REQUEST'),
+      cookieMode,
+    ),
+    row(
+      'cookie mode: POST with an Origin in allowedOrigins → 200',
+      () => writeWithCookie('Origin', 'https://app.example'),
+      ok(['write:items']),
+      cookieModeFor(['https://app.example']),
+    ),
+    row(
+      'cookie mode: POST with an Origin extending an allowed one → 403',
+      () => writeWithCookie('Origin', 'https://app.example.evil.example'),
+      refused('ERR_CROSS_SITE_REQUEST'),
+      cookieModeFor(['https://app.example']),
+    ),
+
     row(
       'optional auth: /me anonymous → 200 anonymous',
       () => req('GET', '/me'),
@@ -804,6 +1002,70 @@ export function conformanceCases(env: ConformanceEnv): ConformanceCase[] {
       refused('ERR_CLAIM_MISSING'),
     ),
   ];
+}
+
+type RowMaker = (
+  name: string,
+  request: (target: ConformanceTarget) => ConformanceRequest,
+  expect: ConformanceExpectation,
+  options?: () => Record<string, unknown>,
+) => ConformanceCase;
+
+// RFC 7518 §3.2: an HMAC secret has at least as many bits as the hash; each algorithm gets
+// the shortest secret allowed, so the rows also pin the lower bound (256 bits for HS256).
+const HMAC_SECRET_BYTES: readonly (readonly [TestAlgorithm, number])[] = [
+  ['HS256', 32],
+  ['HS384', 48],
+  ['HS512', 64],
+];
+
+function hmacRows(
+  env: ConformanceEnv,
+  row: RowMaker,
+  me: (token: () => string) => (target: ConformanceTarget) => ConformanceRequest,
+): ConformanceCase[] {
+  return HMAC_SECRET_BYTES.flatMap(([alg, bytes]) => {
+    const secret = createTestKey(alg, {
+      kid: `conformance-${alg.toLowerCase()}`,
+      secretBytes: bytes,
+    });
+    const impostor = createTestKey(alg, { kid: secret.kid, secretBytes: bytes });
+    // HS* is never on by default: the secret and the algorithm are both configured.
+    const options = () => env.options({ keys: secret.jwk, algorithms: [alg] });
+    return [
+      row(
+        `${alg} with the configured ${bytes * 8}-bit secret → 200`,
+        me(() => env.token({}, secret)),
+        ok(),
+        options,
+      ),
+      row(
+        `${alg} signed with another secret → 401`,
+        me(() => env.token({}, impostor)),
+        refused('ERR_SIGNATURE_INVALID'),
+        options,
+      ),
+    ];
+  });
+}
+
+// A TokenStore (structurally) whose every call fails, like a store whose server went away.
+function unavailableStore(): Record<string, () => Promise<never>> {
+  const down = () => Promise.reject(new Error('conformance: the store is down'));
+  return { revokeToken: down, revokeSubject: down, isRevoked: down, consumeOnce: down };
+}
+
+function toBase64(segment: string): string {
+  return segment.replace(/-/g, '+').replace(/_/g, '/');
+}
+
+const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
+// The last character of a segment whose length is not a multiple of 4 has unused low bits
+// (RFC 4648 §3.5); setting the lowest one changes the text but not the decoded bytes.
+function withTrailingBit(segment: string): string {
+  const last = BASE64URL.indexOf(segment.slice(-1));
+  return `${segment.slice(0, -1)}${BASE64URL[last | 1] ?? ''}`;
 }
 
 function claimsOf(token: string): Record<string, unknown> {
@@ -889,9 +1151,10 @@ export async function runConformanceCase(
   });
   try {
     const { port } = server.address() as AddressInfo;
+    const target: ConformanceTarget = { origin: `http://127.0.0.1:${port}` };
     await testCase.before?.();
     for (const [index, step] of testCase.steps.entries()) {
-      const answer = await send(port, step.request());
+      const answer = await send(port, step.request(target));
       deepStrictEqual(
         actualFor(index + 1, answer, step.expect),
         expectedFor(index + 1, step.expect),

@@ -53,6 +53,7 @@ export {
   type ConformanceRule,
   type ConformanceStep,
   type ConformanceStore,
+  type ConformanceTarget,
 } from './conformance.js';
 export {
   findRedis,

@@ -1,0 +1,217 @@
+// Through real HTTP on 127.0.0.1: the dev issuer mints the tokens and serves the keys, which
+// the API finds by discovery, as in the demo.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+// The dev issuer is an example, not a package: no path mapping reaches it, so its sources are
+// imported directly (its dist may not be built).
+import { createDevIssuer, type DevIssuer } from '../../dev-issuer/src/index.js';
+import { createOrdersApp } from '../src/index.js';
+
+const audience = 'https://api.example/';
+const NOT_A_JSON_OBJECT = {
+  error: 'invalid_request',
+  message: 'the body must be a JSON object sent as application/json',
+};
+const MISSING = { status: 401, challenge: 'Bearer', body: { code: 'ERR_TOKEN_MISSING' } };
+const lacking = (scope: string) => ({
+  status: 403,
+  challenge: `Bearer error="insufficient_scope", error_description="The access token lacks a required scope", scope="${scope}"`,
+  body: { error: 'insufficient_scope', code: 'ERR_SCOPE_INSUFFICIENT' },
+});
+
+interface Call {
+  readonly token?: string;
+  /** Sent verbatim; with `json`, serialized and sent as application/json. */
+  readonly body?: string;
+  readonly json?: unknown;
+  readonly contentType?: string;
+}
+
+interface Answer {
+  readonly status: number;
+  readonly challenge: string | null;
+  readonly body: unknown;
+  readonly text: string;
+}
+
+let issuer: DevIssuer;
+let server: Server;
+let base: string;
+
+beforeAll(async () => {
+  issuer = await createDevIssuer({ audience });
+  const handle = createOrdersApp({ issuer: issuer.issuer, audience }).callback();
+  server = createServer((req, res) => {
+    void handle(req, res);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+  await issuer.close();
+});
+
+async function call(method: string, path: string, options: Call = {}): Promise<Answer> {
+  const headers: Record<string, string> = {};
+  if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
+  const contentType =
+    options.contentType ?? (options.json === undefined ? undefined : 'application/json');
+  if (contentType !== undefined) headers['content-type'] = contentType;
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers,
+    body: options.json === undefined ? options.body : JSON.stringify(options.json),
+  });
+  const text = await res.text();
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // Not JSON: kept as text, so a failing assertion shows what came back.
+  }
+  return { status: res.status, challenge: res.headers.get('www-authenticate'), body, text };
+}
+
+const mint = (clientId: string) => issuer.mint(clientId);
+
+describe('orders API on Koa', () => {
+  it('serves the catalogue without a token', async () => {
+    const answer = await call('GET', '/catalog');
+    expect(answer).toMatchObject({ status: 200, challenge: null });
+    expect(answer.body).toHaveLength(2);
+  });
+
+  it('keeps each route to its scope and each caller to its own orders', async () => {
+    const reader = await mint('catalog-reader');
+    const writer = await mint('order-writer');
+    const order = { item: 'tea-sencha', quantity: 2 };
+
+    expect(await call('GET', '/orders')).toMatchObject(MISSING);
+    expect(await call('GET', '/orders', { token: reader })).toMatchObject({
+      status: 200,
+      body: [],
+    });
+    expect(await call('POST', '/orders', { token: reader, json: order })).toMatchObject(
+      lacking('orders:write'),
+    );
+    const placed = { id: 1, ...order, placedBy: 'order-writer' };
+    expect(await call('POST', '/orders', { token: writer, json: order })).toMatchObject({
+      status: 201,
+      body: placed,
+    });
+    expect(
+      await call('POST', '/orders', { token: writer, json: { item: 'tea-sencha', quantity: 0 } }),
+    ).toMatchObject({ status: 400, body: { error: 'invalid_order' } });
+    expect(await call('GET', '/orders', { token: writer })).toMatchObject({
+      status: 200,
+      body: [placed],
+    });
+    // The order is the writer's: another subject with orders:read does not see it.
+    expect(await call('GET', '/orders', { token: reader })).toMatchObject({
+      status: 200,
+      body: [],
+    });
+  });
+
+  it('lets only an admin revoke a token, which is refused from then on', async () => {
+    const victim = await mint('order-writer');
+    const admin = await mint('admin-console');
+    expect(await call('GET', '/orders', { token: victim })).toMatchObject({ status: 200 });
+    expect(
+      await call('POST', '/admin/revocations', {
+        token: await mint('order-writer'),
+        json: { token: victim },
+      }),
+    ).toMatchObject(lacking('admin'));
+    expect(
+      await call('POST', '/admin/revocations', { token: admin, json: { token: 'abc.def' } }),
+    ).toMatchObject({
+      status: 400,
+      body: { error: 'invalid_target_token', code: 'ERR_TOKEN_MALFORMED' },
+    });
+
+    const revoked = await call('POST', '/admin/revocations', {
+      token: admin,
+      json: { token: victim },
+    });
+    const { jti } = JSON.parse(Buffer.from(victim.split('.')[1] ?? '', 'base64url').toString()) as {
+      jti: string;
+    };
+    expect(revoked).toMatchObject({ status: 200, body: { revoked: jti } });
+    expect(await call('GET', '/orders', { token: victim })).toMatchObject({
+      status: 401,
+      challenge: 'Bearer error="invalid_token", error_description="The access token was revoked"',
+      body: { error: 'invalid_token', code: 'ERR_TOKEN_REVOKED' },
+    });
+    expect(await call('GET', '/orders', { token: await mint('order-writer') })).toMatchObject({
+      status: 200,
+    });
+  });
+
+  describe.each(['/orders', '/admin/revocations'])(
+    'POST %s with a body that is not a JSON object',
+    (path) => {
+      const cases: [string, Call][] = [
+        ['no body', {}],
+        ['JSON null', { json: null }],
+        ['a JSON array', { json: [{ token: 'x' }] }],
+        ['a JSON string', { json: 'tea-sencha' }],
+        [
+          'JSON sent as text/plain',
+          { body: '{"item":"tea-sencha","quantity":1}', contentType: 'text/plain' },
+        ],
+        ['malformed JSON', { body: '{"item":', contentType: 'application/json' }],
+      ];
+      it.each(cases)('%s → 400 invalid_request', async (_name, options) => {
+        const answer = await call('POST', path, { token: await mint('admin-console'), ...options });
+        expect(answer).toMatchObject({ status: 400, challenge: null, body: NOT_A_JSON_OBJECT });
+      });
+
+      it('over 16 KiB → 413', async () => {
+        const answer = await call('POST', path, {
+          token: await mint('admin-console'),
+          json: { item: 'x'.repeat(17 * 1024), quantity: 1 },
+        });
+        expect(answer).toMatchObject({
+          status: 413,
+          body: { error: 'invalid_request', message: 'the body is larger than 16 KiB' },
+        });
+      });
+
+      // The body is only read once the caller is known to have the route's scope.
+      it('without a token → 401 before the body is looked at', async () => {
+        expect(await call('POST', path, { json: null })).toMatchObject(MISSING);
+      });
+    },
+  );
+
+  it('answers a malformed body holding a token without echoing or logging it', async () => {
+    const secret = await mint('order-writer');
+    // JSON.parse quotes the text around the error: here, the end of the token's signature.
+    const tail = secret.slice(-10);
+    const written: string[] = [];
+    const record = (...chunks: unknown[]) => {
+      written.push(chunks.map(String).join(' '));
+      return true;
+    };
+    const spies = [
+      jest.spyOn(console, 'error').mockImplementation(record),
+      jest.spyOn(process.stderr, 'write').mockImplementation(record),
+    ];
+    let answer: Answer;
+    try {
+      answer = await call('POST', '/admin/revocations', {
+        token: await mint('admin-console'),
+        body: `{"token":"${secret}" oops}`,
+        contentType: 'application/json',
+      });
+    } finally {
+      for (const spy of spies) spy.mockRestore();
+    }
+    expect(answer).toMatchObject({ status: 400, body: NOT_A_JSON_OBJECT });
+    expect(answer.text).not.toContain(tail);
+    expect(written).toEqual([]);
+  });
+});
