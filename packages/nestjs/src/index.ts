@@ -5,7 +5,7 @@ export {
   type JwtGuardModuleOptions,
 } from './jwt-guard.module.js';
 export { JwtAuthGuard, type JwtGuardedRequest } from './jwt-auth.guard.js';
-export { JwtGuardException } from './jwt-guard.exception.js';
+export { JwtGuardContextException, JwtGuardException } from './jwt-guard.exception.js';
 export { InjectJwtGuard, JwtGuard } from './jwt-guard.token.js';
 export {
   Auth,

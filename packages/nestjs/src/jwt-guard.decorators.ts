@@ -1,6 +1,7 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import {
+  ConfigurationError,
   claimCondition,
   defineRequirement,
   mergeRequirements,
@@ -81,8 +82,10 @@ export function RequireAuth(value: Requirement): ClassDecorator & MethodDecorato
 }
 
 /**
- * Serves a route, or every route of a controller, without the guard: no token is read, and
- * the controller's requirements do not apply.
+ * Opens a route, or the routes of a controller, to callers without a token. On a handler it
+ * lifts the controller's requirements and no token is read. On a controller it opens only the
+ * handlers that ask for nothing themselves: one with `@RequireScope`, `@OneTimeToken()` or any
+ * other requirement still needs a valid token that meets it.
  *
  * @example
  * ```ts
@@ -92,20 +95,58 @@ export function RequireAuth(value: Requirement): ClassDecorator & MethodDecorato
 export const Public = Reflector.createDecorator<undefined, true>({ transform: () => true });
 
 /**
- * Accepts each token (its `jti`) only once on this handler: a second use is 401
- * `ERR_TOKEN_REPLAYED`, a token without `jti` is refused. Uses the guard's `store`.
+ * What `@OneTimeToken(scope?)` records; no scope is the one shared by every one-time route.
  *
  * @example
  * ```ts
- * @Post('payments') @RequireScope('payments:write') @OneTimeToken() pay() {}
+ * const once = reflector.get(OneTimeToken, context.getHandler()); // { scope: 'payments' }
  * ```
  */
-export const OneTimeToken = Reflector.createDecorator<undefined, true>({ transform: () => true });
+export interface OneTimeScope {
+  readonly scope: string | undefined;
+}
 
 /**
- * The verified token of an HTTP request (`request.auth`); `undefined` for an anonymous
- * caller under `credentialsRequired: false`. In other contexts, read `auth` from the request
- * your `getRequest(context)` returns.
+ * Accepts each token (its `jti`) only once: once across every one-time route, or once per
+ * `scope` where routes name one. A second use is 401 `ERR_TOKEN_REPLAYED`, a token without
+ * `jti` is refused. Uses the guard's `store`, so a shared store makes it hold across a fleet.
+ * On a controller it applies to every handler; a handler's own scope wins.
+ *
+ * @example
+ * ```ts
+ * @Post('payments') @RequireScope('payments:write') @OneTimeToken('payments') pay() {}
+ * ```
+ */
+export const OneTimeToken = Reflector.createDecorator<string | undefined, OneTimeScope>({
+  transform: (scope) => {
+    // Checked when the class is defined: a wrong scope stops the application at startup rather
+    // than quietly keying one-time tokens by "" or "[object Object]".
+    if (scope !== undefined && (typeof scope !== 'string' || scope === '')) {
+      throw new ConfigurationError(
+        '@OneTimeToken(scope): the scope must be a non-empty string; omit it to share the one scope of every one-time route',
+      );
+    }
+    return Object.freeze({ scope });
+  },
+});
+
+/**
+ * What `JwtAuthGuard` verified, by the request object it read the token from: `@Auth()` reads
+ * only this, so an `auth` property that a middleware, a body or an RPC payload brought along
+ * never passes for a verified token. Internal: not exported from the package.
+ *
+ * @example
+ * ```ts
+ * verifiedAuth.set(request, auth); // JwtAuthGuard, once the token is verified
+ * ```
+ */
+export const verifiedAuth = new WeakMap<object, AuthContext | undefined>();
+
+/**
+ * The token `JwtAuthGuard` verified for this request (also at `request.auth`); `undefined` for
+ * an anonymous caller under `credentialsRequired: false`, on a `@Public()` route, and where no
+ * guard ran. In a GraphQL resolver, read `auth` from the request your `getRequest(context)`
+ * returns.
  *
  * @example
  * ```ts
@@ -114,5 +155,5 @@ export const OneTimeToken = Reflector.createDecorator<undefined, true>({ transfo
  */
 export const Auth = createParamDecorator(
   (_data: unknown, context: ExecutionContext): AuthContext | undefined =>
-    context.switchToHttp().getRequest<{ auth?: AuthContext }>().auth,
+    verifiedAuth.get(context.switchToHttp().getRequest<object>()),
 );

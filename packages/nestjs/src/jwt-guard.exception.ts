@@ -27,3 +27,38 @@ export class JwtGuardException extends HttpException {
     this.headers = error.headers;
   }
 }
+
+/**
+ * `JwtAuthGuard`'s refusal of a call whose request it cannot read: an RPC, WebSocket or
+ * GraphQL handler behind the guard with no `getRequest` override for that context (only HTTP
+ * is read by default, because elsewhere the first argument is a message payload or a socket
+ * that the caller shapes). It fails closed with a stable `code`; `message`, for your logs,
+ * says what to override, and the body sent to an HTTP client carries no internal detail.
+ *
+ * @example
+ * ```ts
+ * @Catch(JwtGuardContextException)
+ * class Misconfigured implements ExceptionFilter {
+ *   catch(exception: JwtGuardContextException) { logger.error(exception.message); throw exception; }
+ * }
+ * ```
+ */
+export class JwtGuardContextException extends HttpException {
+  /** The stable code of this refusal. */
+  readonly code = 'ERR_CONTEXT_UNSUPPORTED';
+
+  /** @param contextType the context the guard met (`rpc`, `ws`, `graphql`, …) */
+  constructor(readonly contextType: string) {
+    const code = 'ERR_CONTEXT_UNSUPPORTED';
+    super(
+      {
+        statusCode: 500,
+        error: 'server_error',
+        code,
+        message: 'The request cannot be authenticated',
+      },
+      500,
+    );
+    this.message = `JwtAuthGuard cannot read the request of a "${contextType}" context; override getRequest(context) to return it, or mark the handler @Public()`;
+  }
+}
