@@ -42,7 +42,6 @@ const base = {
     '^@jwt-guard/([a-z-]+)$': '<rootDir>/packages/$1/src/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
-  testTimeout: 20000,
 };
 
 // The NestJS adapter's tests run twice: on the workspace's Nest 11, and on the Nest 12 of the
@@ -61,6 +60,9 @@ const pinned = (path, name) =>
 
 /** @type {import('jest').Config} */
 export default {
+  // A global option: Jest ignores it inside a project's configuration (the default 5 s would
+  // apply there, too short for the suites that start servers on a busy machine).
+  testTimeout: 20000,
   projects: [
     {
       ...base,

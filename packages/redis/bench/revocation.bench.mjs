@@ -1,7 +1,8 @@
 // Cost per request of the revocation check: the guard without a store, with core's memory
-// store, and with the Redis store (answered from its local set, no network round trip).
-// Each store holds 10 000 revoked tokens and 1 000 revoked subjects, none of them the
-// benchmark's. Run with `pnpm bench:redis` (it builds first); needs Redis at REDIS_URL
+// store, with the Redis store (answered from its local set, no network round trip), and with
+// a Redis store whose local set is too small for the fleet's revocations (degraded: one
+// round trip to Redis per request). Each store holds 10 000 revoked tokens and 1 000 revoked
+// subjects, none of them the benchmark's. Run with `pnpm bench:redis` (it builds first); needs Redis at REDIS_URL
 // (default redis://127.0.0.1:6379). Figures are printed, never asserted: the candidates run
 // interleaved, round after round, and the median of the rounds is reported, as in
 // packages/core/bench/verify.bench.mjs.
@@ -54,9 +55,13 @@ const keyPrefix = uniqueKeyPrefix('bench');
 const client = new Redis(url);
 const redisStore = createRedisStore({ client, keyPrefix, subjectRevocationTtlSeconds: 600 });
 const memoryStore = createMemoryStore();
+let degradedStore;
 try {
   await redisStore.ready();
   await Promise.all([fill(redisStore), fill(memoryStore)]);
+  degradedStore = createRedisStore({ client, keyPrefix, maxEntries: 1000 });
+  await degradedStore.ready();
+  if (!degradedStore.degraded) throw new Error('the small store should be degraded');
 
   const key = createTestKey('ES256', { kid: 'bench' });
   const token = signJwt(key, {
@@ -69,7 +74,12 @@ try {
     scope: 'read:items write:items',
   });
   const base = { issuer, audience, keys: key.publicPem, algorithms: ['ES256'] };
-  const stores = { 'no store': undefined, 'memory store': memoryStore, 'Redis store': redisStore };
+  const stores = {
+    'no store': undefined,
+    'memory store': memoryStore,
+    'Redis store': redisStore,
+    'Redis store, degraded': degradedStore,
+  };
 
   console.log(
     `guard.verify per second, ES256, one core, median of ${rounds} interleaved rounds of ${roundMs} ms (node ${process.version})`,
@@ -99,6 +109,7 @@ try {
   console.table(rows);
 } finally {
   await redisStore.close();
+  await degradedStore?.close();
   const stream = client.scanStream({ match: `${keyPrefix}*`, count: 1000 });
   for await (const keys of stream) if (keys.length > 0) await client.del(...keys);
   client.disconnect();

@@ -1,6 +1,15 @@
+import type { Claims } from '@jwt-guard/core';
 import { RedisStoreError } from './errors.js';
-import { revocationValue, type KeySpace, type RedisClient, type Revocation } from './keys.js';
-import { encodeRevocation } from './messages.js';
+import {
+  parseValue,
+  revocationOf,
+  revocationValue,
+  type KeySpace,
+  type RedisClient,
+  type Revocation,
+  type RevocationTarget,
+} from './keys.js';
+import { encodeTarget } from './messages.js';
 
 // Keeps the stronger of two revocations of one key: the higher rank (a token's later expiry,
 // a subject's later `issuedBefore`). One key, so it runs on any Cluster node.
@@ -26,7 +35,15 @@ export function createCommandRunner(client: RedisClient, timeoutMs: number) {
     if (OFFLINE.has(client.status)) {
       return Promise.reject(new RedisStoreError('ERR_REDIS_UNAVAILABLE'));
     }
-    return withTimeout(command(), timeoutMs);
+    let pending: Promise<T>;
+    try {
+      pending = command();
+    } catch (error) {
+      // A client that throws instead of rejecting still fails as the store promises: one
+      // error class, the original in `cause`.
+      return Promise.reject(new RedisStoreError('ERR_REDIS_COMMAND', { cause: error }));
+    }
+    return withTimeout(pending, timeoutMs);
   };
 }
 
@@ -61,8 +78,8 @@ export function withTimeout<T>(promise: Promise<T>, timeoutMs: number): Promise<
 
 /**
  * Stores a revocation until it expires (TTL relative to now, so the Redis server's clock does
- * not matter), then publishes it. Written first: an instance that resynchronises after
- * missing the message still finds the key.
+ * not matter), then publishes what it revokes. Written first: an instance that resynchronises
+ * after missing the message still finds the key, and one that gets the message can read it.
  */
 export async function writeRevocation(
   client: RedisClient,
@@ -77,7 +94,7 @@ export async function writeRevocation(
   const { rank, value } = revocationValue(revocation);
   const key = keys.revocation(revocation);
   await run(() => client.eval(WRITE_REVOCATION, 1, key, rank, value, ttlMs));
-  await run(() => client.publish(channel, encodeRevocation(revocation)));
+  await run(() => client.publish(channel, encodeTarget(revocation)));
 }
 
 /** `SET key 1 PX ttl NX`: atomic, so of any number of concurrent uses exactly one wins. */
@@ -89,4 +106,94 @@ export async function consumeKey(
 ): Promise<boolean> {
   const reply = await run(() => client.set(key, '1', 'PX', ttlMs, 'NX'));
   return reply === 'OK';
+}
+
+/**
+ * Runs single-key read commands in one round trip. A standalone (or Sentinel) client sends
+ * them as one pipeline, one write however many keys; a Cluster gets each command on its own,
+ * since its pipelines must stay within one node and these keys spread over all of them.
+ */
+async function readMany(
+  client: RedisClient,
+  commands: readonly (readonly [command: 'get' | 'pttl', key: string])[],
+): Promise<unknown[]> {
+  if (client.isCluster) {
+    return Promise.all(commands.map(([command, key]) => client[command](key)));
+  }
+  const pipeline = client.pipeline();
+  for (const [command, key] of commands) pipeline[command](key);
+  const replies = (await pipeline.exec()) ?? [];
+  return replies.map(([error, reply]) => {
+    if (error) throw error;
+    return reply;
+  });
+}
+
+/**
+ * Reads what Redis holds for each target (GET and PTTL): the revocation with its real
+ * lifetime, or `undefined` where no key is.
+ */
+export async function readRevocations(
+  client: RedisClient,
+  run: CommandRunner,
+  keys: KeySpace,
+  targets: readonly RevocationTarget[],
+  now: () => number,
+): Promise<(Revocation | undefined)[]> {
+  if (targets.length === 0) return [];
+  const replies = await run(() =>
+    readMany(
+      client,
+      targets.flatMap((target) => {
+        const key = keys.revocation(target);
+        return [['get', key] as const, ['pttl', key] as const];
+      }),
+    ),
+  );
+  const nowMs = now();
+  return targets.map((target, i) =>
+    revocationOf(target, replies[2 * i] as string | null, replies[2 * i + 1] as number, nowMs),
+  );
+}
+
+/**
+ * Answers `isRevoked` from Redis itself, for an instance whose local set could not hold every
+ * revocation: the keys that could revoke these claims (the token's, at its issuer and at
+ * every issuer; the subject's, likewise), in one round trip.
+ */
+export async function isRevokedInRedis(
+  client: RedisClient,
+  run: CommandRunner,
+  keys: KeySpace,
+  claims: Readonly<Claims>,
+): Promise<boolean> {
+  const tokens: RevocationTarget[] =
+    typeof claims.jti === 'string' && claims.jti !== ''
+      ? [
+          { kind: 'token', jti: claims.jti, iss: undefined },
+          { kind: 'token', jti: claims.jti, iss: claims.iss },
+        ]
+      : [];
+  const subjects: RevocationTarget[] =
+    typeof claims.sub === 'string' && claims.sub !== ''
+      ? [
+          { kind: 'subject', sub: claims.sub, iss: undefined },
+          { kind: 'subject', sub: claims.sub, iss: claims.iss },
+        ]
+      : [];
+  const targets = [...tokens, ...subjects];
+  if (targets.length === 0) return false;
+  const values = (await run(() =>
+    readMany(
+      client,
+      targets.map((target) => ['get', keys.revocation(target)] as const),
+    ),
+  )) as (string | null)[];
+  // A token without `iat` cannot show it was issued after the revocation.
+  const issuedMs = typeof claims.iat === 'number' ? claims.iat * 1000 : -Infinity;
+  return values.some((value, i) => {
+    const parsed = value === null ? undefined : parseValue(value);
+    if (parsed === undefined) return false;
+    return i < tokens.length || issuedMs < parsed.rank;
+  });
 }

@@ -1,6 +1,5 @@
 const MESSAGES = {
   ERR_REDIS_NOT_SYNCED: 'The revocation set is not synchronised with Redis',
-  ERR_REDIS_FULL: 'The local revocation set is full',
   ERR_REDIS_UNAVAILABLE: 'Redis is not connected',
   ERR_REDIS_TIMEOUT: 'Redis did not answer in time',
   ERR_REDIS_COMMAND: 'A Redis command failed',
@@ -10,10 +9,9 @@ const MESSAGES = {
 /**
  * Why the Redis store could not answer. Stable: part of the public contract.
  * `ERR_REDIS_NOT_SYNCED`: `isRevoked` before the first sync, or since the subscription was
- * lost; `ERR_REDIS_FULL`: `isRevoked` while the local set holds `maxEntries` live revocations
- * and could not take another; `ERR_REDIS_UNAVAILABLE`: the client is disconnected; `ERR_REDIS_TIMEOUT`: no answer
- * within `commandTimeoutMs`; `ERR_REDIS_COMMAND`: Redis answered with an error (in `cause`);
- * `ERR_REDIS_CLOSED`: the store was closed.
+ * lost; `ERR_REDIS_UNAVAILABLE`: the client is disconnected; `ERR_REDIS_TIMEOUT`: no answer
+ * within `commandTimeoutMs`; `ERR_REDIS_COMMAND`: Redis or the client failed otherwise (the
+ * original error in `cause`); `ERR_REDIS_CLOSED`: the store was closed.
  *
  * @example
  * ```ts

@@ -1,12 +1,14 @@
 /**
  * What the Redis store reports through its `onEvent` listener: when its revocation set is
- * trustworthy, and when it stops being so.
+ * trustworthy, when it stops being so, and when it is too small to hold every revocation.
  *
  * @example
  * ```ts
  * createRedisStore({
  *   client,
- *   onEvent: (event) => event.type === 'redis.sync_lost' && log.warn(event),
+ *   onEvent: (event) => {
+ *     if (event.type === 'redis.sync_lost' || event.type === 'redis.degraded') log.warn(event);
+ *   },
  * });
  * ```
  */
@@ -14,19 +16,34 @@ export type RedisStoreEvent =
   /** The local set caught up with Redis (at startup, after every reconnection). */
   | {
       readonly type: 'redis.synced';
-      /** Revocation keys read from Redis. */
+      /** Revocation keys read from Redis (more than the set holds when it is degraded). */
       readonly entries: number;
       readonly durationMs: number;
     }
   /** The local set may miss revocations from now on: `isRevoked` throws until the next sync. */
   | {
       readonly type: 'redis.sync_lost';
-      /** `local set full`: `maxEntries` live revocations held, and one more arrived. */
+      /** `message unreadable`: a revocation was announced, and reading its key failed. */
       readonly reason:
-        'connection lost' | 'heartbeat failed' | 'cluster node lost' | 'local set full';
+        'connection lost' | 'heartbeat failed' | 'cluster node lost' | 'message unreadable';
     }
   /** A synchronisation attempt failed; it is retried. `reason` is an error name and code. */
-  | { readonly type: 'redis.sync_failed'; readonly reason: string };
+  | { readonly type: 'redis.sync_failed'; readonly reason: string }
+  /**
+   * The local set holds `maxEntries` live revocations and could not take another: from now on
+   * `isRevoked` asks Redis for what the set does not answer (one round trip per request).
+   */
+  | {
+      readonly type: 'redis.degraded';
+      readonly reason: 'local set full';
+      readonly maxEntries: number;
+    }
+  /** Expiries made room and every revocation fits again: `isRevoked` answers from memory. */
+  | {
+      readonly type: 'redis.restored';
+      /** Revocations held now. */
+      readonly entries: number;
+    };
 
 /** Calls the application's listener; a listener that throws changes nothing. */
 export function createEmitter(

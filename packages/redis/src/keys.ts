@@ -10,42 +10,80 @@ import type { Cluster, Redis } from 'ioredis';
  */
 export type RedisClient = Redis | Cluster;
 
-/** A revocation as the store keeps it, in milliseconds since the epoch. */
-export type Revocation =
-  | { readonly kind: 'token'; readonly jti: string; readonly expiryMs: number }
+/** What a revocation is about, without its lifetime: one key in Redis, one message. */
+export type RevocationTarget =
+  | {
+      readonly kind: 'token';
+      readonly jti: string;
+      /** `undefined`: that `jti` at every issuer. */
+      readonly iss: string | undefined;
+    }
   | {
       readonly kind: 'subject';
       readonly sub: string;
       /** `undefined`: the subject at every issuer. */
       readonly iss: string | undefined;
+    };
+
+/** A revocation as the store keeps it, in milliseconds since the epoch. */
+export type Revocation =
+  | (Extract<RevocationTarget, { kind: 'token' }> & { readonly expiryMs: number })
+  | (Extract<RevocationTarget, { kind: 'subject' }> & {
       readonly issuedBeforeMs: number;
       readonly expiryMs: number;
-    };
+    });
 
 /** Key names of one store. Every command touches one key, so any key works on a Cluster. */
 export interface KeySpace {
-  /** The key holding a revocation. */
-  revocation(revocation: Revocation): string;
+  /** The key holding a revocation, as the client names it. */
+  revocation(target: RevocationTarget): string;
   /** The key of a one-time use. */
   once(key: string): string;
   /** The SCAN MATCH pattern of every revocation key, as the server stores it. */
   readonly scanPattern: string;
-  /** Reads back a revocation from a scanned key (as the server stores it) and its value. */
-  parse(storedKey: string, value: string): Revocation | undefined;
-  /** A scanned key as the client names it (without the client's own `keyPrefix`). */
-  clientKey(storedKey: string): string;
+  /** What a scanned key (as the server stores it) revokes; `undefined` for a foreign key. */
+  targetOf(storedKey: string): RevocationTarget | undefined;
 }
 
-// Identifiers are percent-encoded: no `{`/`}` from a `jti` can form a Cluster hash tag, no `:`
-// can be mistaken for a separator, and the key stays readable in redis-cli.
-const encode = encodeURIComponent;
+const SURROGATE = /[\uD800-\uDFFF]/;
 
-function decode(part: string): string | undefined {
+/**
+ * Spells an identifier for a key: percent-encoded, so no `{`/`}` from a `jti` can form a
+ * Cluster hash tag and no `:` can be mistaken for a separator, and the key stays readable in
+ * redis-cli. Well-formed text is spelled as `encodeURIComponent` spells it, as before. A lone
+ * UTF-16 surrogate (valid in JSON, so in a claim, but not encodable as UTF-8, so
+ * `encodeURIComponent` throws on it) becomes `%uD800`, which no other text produces (`u` is no
+ * hex digit): every string has exactly one spelling.
+ */
+export function encodeIdentifier(id: string): string {
+  if (!SURROGATE.test(id)) return encodeURIComponent(id);
+  let spelled = '';
+  // for…of walks code points: a surrogate pair comes as one, a lone surrogate alone.
+  for (const char of id) {
+    const unit = char.charCodeAt(0);
+    spelled +=
+      char.length === 1 && unit >= 0xd800 && unit <= 0xdfff
+        ? `%u${unit.toString(16).toUpperCase()}`
+        : encodeURIComponent(char);
+  }
+  return spelled;
+}
+
+/** The identifier a key part spells; `undefined` unless it is the one spelling of one. */
+export function decodeIdentifier(part: string): string | undefined {
+  let id: string;
   try {
-    return decodeURIComponent(part);
+    id = part
+      .split(/(%u[0-9A-F]{4})/)
+      .map((piece, i) =>
+        i % 2 === 1 ? String.fromCharCode(parseInt(piece.slice(2), 16)) : decodeURIComponent(piece),
+      )
+      .join('');
   } catch {
     return undefined;
   }
+  // Another spelling of the same text (`%41` for `A`) is not a key this store writes.
+  return id !== '' && encodeIdentifier(id) === part ? id : undefined;
 }
 
 // SCAN MATCH is a glob: a prefix such as `app[1]:` must match itself only.
@@ -61,47 +99,73 @@ export function revocationValue(revocation: Revocation): { rank: number; value: 
   return { rank, value: `${rank} ${revocation.expiryMs}` };
 }
 
-function parseValue(value: string): { rank: number; expiryMs: number } | undefined {
-  const [rank, expiry] = value.split(' ').map(Number);
+/** Reads a key's value back; `undefined` for anything this store did not write. */
+export function parseValue(value: string): { rank: number; expiryMs: number } | undefined {
+  const parts = value.split(' ');
+  if (parts.length !== 2) return undefined;
+  const [rank, expiry] = parts.map(Number) as [number, number];
   if (!Number.isFinite(rank) || !Number.isFinite(expiry)) return undefined;
-  return { rank: rank as number, expiryMs: expiry as number };
+  return { rank, expiryMs: expiry };
+}
+
+/**
+ * The revocation a key holds, from its value and its remaining time to live (PTTL): Redis
+ * forgets the key then, so the local copy must too, whatever the value says. `undefined` when
+ * the key is gone or its value is not one this store writes.
+ */
+export function revocationOf(
+  target: RevocationTarget,
+  value: string | null,
+  pttlMs: number,
+  nowMs: number,
+): Revocation | undefined {
+  if (value === null || pttlMs === -2) return undefined;
+  const parsed = parseValue(value);
+  if (parsed === undefined) return undefined;
+  // -1: no TTL (set by hand, PERSIST): Redis keeps it for good, and so does the local set.
+  const expiryMs = pttlMs === -1 ? Infinity : nowMs + pttlMs;
+  return target.kind === 'token'
+    ? { ...target, expiryMs }
+    : { ...target, issuedBeforeMs: parsed.rank, expiryMs };
 }
 
 /**
  * The key names under a prefix. `clientKeyPrefix` is the ioredis client's own `keyPrefix`,
  * which ioredis adds to keys but not to SCAN patterns nor strips from SCAN replies.
+ *
+ * Token revocations are `t:<jti>` (every issuer) or `t:<iss>:<jti>` (one issuer); subject
+ * revocations `s:<iss>:<sub>`, with an empty `<iss>` for every issuer.
  */
 export function createKeySpace(prefix: string, clientKeyPrefix: string): KeySpace {
   const revoked = `${prefix}revoked:`;
   const stored = `${clientKeyPrefix}${revoked}`;
   return {
-    revocation: (r) =>
-      r.kind === 'token'
-        ? `${revoked}t:${encode(r.jti)}`
-        : `${revoked}s:${encode(r.iss ?? '')}:${encode(r.sub)}`,
-    once: (key) => `${prefix}once:${encode(key)}`,
+    revocation(t) {
+      if (t.kind === 'subject') {
+        return `${revoked}s:${encodeIdentifier(t.iss ?? '')}:${encodeIdentifier(t.sub)}`;
+      }
+      const jti = encodeIdentifier(t.jti);
+      return t.iss === undefined
+        ? `${revoked}t:${jti}`
+        : `${revoked}t:${encodeIdentifier(t.iss)}:${jti}`;
+    },
+    once: (key) => `${prefix}once:${encodeIdentifier(key)}`,
     scanPattern: `${escapeGlob(stored)}*`,
-    clientKey: (storedKey) => storedKey.slice(clientKeyPrefix.length),
-    parse(storedKey, value) {
+    targetOf(storedKey) {
       if (!storedKey.startsWith(stored)) return undefined;
-      const parsed = parseValue(value);
-      if (parsed === undefined) return undefined;
       const [kind, ...parts] = storedKey.slice(stored.length).split(':');
-      if (kind === 't' && parts.length === 1) {
-        const jti = decode(parts[0] as string);
-        return jti ? { kind: 'token', jti, expiryMs: parsed.expiryMs } : undefined;
+      if (kind === 't' && (parts.length === 1 || parts.length === 2)) {
+        const jti = decodeIdentifier(parts.at(-1) as string);
+        const iss = parts.length === 2 ? decodeIdentifier(parts[0] as string) : null;
+        if (jti === undefined || iss === undefined) return undefined;
+        return { kind: 'token', jti, iss: iss ?? undefined };
       }
       if (kind === 's' && parts.length === 2) {
-        const iss = decode(parts[0] as string);
-        const sub = decode(parts[1] as string);
-        if (iss === undefined || !sub) return undefined;
-        return {
-          kind: 'subject',
-          sub,
-          iss: iss === '' ? undefined : iss,
-          issuedBeforeMs: parsed.rank,
-          expiryMs: parsed.expiryMs,
-        };
+        const sub = decodeIdentifier(parts[1] as string);
+        // An empty issuer part is every issuer (decodeIdentifier refuses '').
+        const iss = parts[0] === '' ? null : decodeIdentifier(parts[0] as string);
+        if (sub === undefined || iss === undefined) return undefined;
+        return { kind: 'subject', sub, iss: iss ?? undefined };
       }
       return undefined;
     },

@@ -18,9 +18,10 @@ export interface LocalRevocations {
   readonly size: number;
 }
 
-// Subject revocations are keyed by issuer and subject, like core's memory store: the same
-// `sub` at two issuers is two principals; an issuer-less revocation covers every issuer.
-const subjectKey = (sub: string, iss: string | undefined): string => `${iss ?? ''}\u0000${sub}`;
+// Revocations are keyed by issuer and identifier, like core's memory store: the same `sub`
+// (or `jti`) at two issuers names two principals (or tokens); an issuer-less revocation
+// covers every issuer.
+const scopedKey = (id: string, iss: string | undefined): string => `${iss ?? ''}\u0000${id}`;
 
 /**
  * A bounded revocation set with the policy of core's `createMemoryStore`: entries vanish as
@@ -62,8 +63,8 @@ export function createLocalRevocations(maxEntries: number): LocalRevocations {
       if (revocation.expiryMs <= nowMs) return true;
       const id =
         revocation.kind === 'token'
-          ? `t:${revocation.jti}`
-          : `s:${subjectKey(revocation.sub, revocation.iss)}`;
+          ? `t:${scopedKey(revocation.jti, revocation.iss)}`
+          : `s:${scopedKey(revocation.sub, revocation.iss)}`;
       const known = entries.get(id);
       if (known === undefined && entries.size >= maxEntries) {
         sweep(nowMs);
@@ -78,11 +79,17 @@ export function createLocalRevocations(maxEntries: number): LocalRevocations {
       return true;
     },
     isRevoked(claims, nowMs) {
-      if (typeof claims.jti === 'string' && live(`t:${claims.jti}`, nowMs)) return true;
+      if (
+        typeof claims.jti === 'string' &&
+        (live(`t:${scopedKey(claims.jti, undefined)}`, nowMs) ||
+          live(`t:${scopedKey(claims.jti, claims.iss)}`, nowMs))
+      ) {
+        return true;
+      }
       if (typeof claims.sub !== 'string' || subjects.size === 0) return false;
       // A token without `iat` cannot show it was issued after the revocation.
       const issuedMs = typeof claims.iat === 'number' ? claims.iat * 1000 : -Infinity;
-      for (const key of [subjectKey(claims.sub, claims.iss), subjectKey(claims.sub, undefined)]) {
+      for (const key of [scopedKey(claims.sub, claims.iss), scopedKey(claims.sub, undefined)]) {
         const before = subjects.get(key);
         if (before !== undefined && live(`s:${key}`, nowMs) && issuedMs < before) return true;
       }

@@ -1,17 +1,23 @@
-import type { Revocation } from './keys.js';
+import type { RevocationTarget } from './keys.js';
 
-/** The text published on the revocation channel. */
-export function encodeRevocation(revocation: Revocation): string {
-  return JSON.stringify(revocation);
+/**
+ * The text published on the revocation channel: what was revoked, never until when. A
+ * message is only a hint to read that key; its lifetime comes from Redis.
+ */
+export function encodeTarget(target: RevocationTarget): string {
+  return target.kind === 'token'
+    ? JSON.stringify({ kind: 'token', jti: target.jti, iss: target.iss })
+    : JSON.stringify({ kind: 'subject', sub: target.sub, iss: target.iss });
 }
 
 const nonEmpty = (value: unknown): value is string => typeof value === 'string' && value !== '';
 
 /**
- * Reads a published revocation; `undefined` for anything else on the channel, which is
- * ignored rather than trusted (another program may publish there).
+ * Reads the target of a published message; `undefined` for anything else on the channel.
+ * Fields besides the target (an `expiryMs`, an `issuedBeforeMs`, as an older version sent)
+ * are ignored: anyone allowed to PUBLISH could have written them.
  */
-export function decodeRevocation(message: string): Revocation | undefined {
+export function decodeTarget(message: string): RevocationTarget | undefined {
   let value: unknown;
   try {
     value = JSON.parse(message);
@@ -19,25 +25,9 @@ export function decodeRevocation(message: string): Revocation | undefined {
     return undefined;
   }
   if (typeof value !== 'object' || value === null) return undefined;
-  const r = value as Record<string, unknown>;
-  if (typeof r.expiryMs !== 'number' || !Number.isFinite(r.expiryMs)) return undefined;
-  if (r.kind === 'token' && nonEmpty(r.jti)) {
-    return { kind: 'token', jti: r.jti, expiryMs: r.expiryMs };
-  }
-  if (
-    r.kind === 'subject' &&
-    nonEmpty(r.sub) &&
-    (r.iss === undefined || nonEmpty(r.iss)) &&
-    typeof r.issuedBeforeMs === 'number' &&
-    Number.isFinite(r.issuedBeforeMs)
-  ) {
-    return {
-      kind: 'subject',
-      sub: r.sub,
-      iss: r.iss,
-      issuedBeforeMs: r.issuedBeforeMs,
-      expiryMs: r.expiryMs,
-    };
-  }
+  const m = value as Record<string, unknown>;
+  if (m.iss !== undefined && !nonEmpty(m.iss)) return undefined;
+  if (m.kind === 'token' && nonEmpty(m.jti)) return { kind: 'token', jti: m.jti, iss: m.iss };
+  if (m.kind === 'subject' && nonEmpty(m.sub)) return { kind: 'subject', sub: m.sub, iss: m.iss };
   return undefined;
 }

@@ -1,4 +1,5 @@
 import {
+  checkInstant,
   ConfigurationError,
   type Claims,
   type Clock,
@@ -6,7 +7,7 @@ import {
   type TokenStore,
 } from '@jwt-guard/core';
 import type { Cluster, Redis } from 'ioredis';
-import { consumeKey, createCommandRunner, writeRevocation } from './commands.js';
+import { consumeKey, createCommandRunner, isRevokedInRedis, writeRevocation } from './commands.js';
 import { createEmitter, type RedisStoreEvent } from './events.js';
 import { createKeySpace, type RedisClient, type Revocation } from './keys.js';
 import { createLocalRevocations } from './local-set.js';
@@ -37,18 +38,20 @@ export interface RedisStoreOptions {
   readonly channel?: string;
   /**
    * Most revocations held in memory per instance; default 100000. A live revocation is never
-   * evicted: an instance whose set is full answers `isRevoked` with `ERR_REDIS_FULL` (503)
-   * until entries expire. Size it above the fleet's live revocations.
+   * evicted: while the set is full, `isRevoked` asks Redis about what it does not hold (one
+   * round trip per request, event `redis.degraded`) until expiries make room. Size it above
+   * the fleet's live revocations.
    */
   readonly maxEntries?: number;
   /**
-   * How long a subject revocation is kept after its `issuedBefore`: at least the guard's
-   * `maxLifetimeSeconds`; default 86400.
+   * How long a subject revocation is kept after its `issuedBefore` (plus
+   * `clockToleranceSeconds`): at least the guard's `maxLifetimeSeconds`; default 86400.
    */
   readonly subjectRevocationTtlSeconds?: number;
   /**
    * Kept past a token's expiry, because the guard still accepts a token that long after
-   * `exp`: the guard's `clockToleranceSeconds`; default 5 (the guard's default).
+   * `exp`: the guard's `clockToleranceSeconds`; default 5 (the guard's default). The guard
+   * refuses at startup a store whose tolerance is below its own.
    */
   readonly clockToleranceSeconds?: number;
   /** Deadline of every Redis command; default 1000. */
@@ -69,7 +72,7 @@ export interface RedisStoreOptions {
 
 /**
  * A {@link TokenStore} shared by every API instance through Redis, answering `isRevoked`
- * from memory.
+ * from memory (from Redis, for what memory cannot hold, while `degraded`).
  *
  * @example
  * ```ts
@@ -81,18 +84,23 @@ export interface RedisStoreOptions {
  */
 export interface RedisTokenStore extends TokenStore {
   /**
-   * Answers from the in-process set, synchronously. Throws a `RedisStoreError` while the set
-   * cannot be trusted (before the first sync, while disconnected, until resynchronised): the
-   * guard answers 503 `ERR_STORE_UNAVAILABLE`, or lets the request through when configured
-   * with `storeUnavailable: 'allow'`.
+   * Answers from the in-process set, synchronously; while `degraded`, a token the set does not
+   * hold is looked up in Redis (a promise, rejecting with a `RedisStoreError` if Redis fails).
+   * Throws a `RedisStoreError` while the set cannot be trusted (before the first sync, while
+   * disconnected, until resynchronised): the guard answers 503 `ERR_STORE_UNAVAILABLE`, or
+   * lets the request through when configured with `storeUnavailable: 'allow'`.
    */
-  isRevoked(claims: Readonly<Claims>): boolean;
+  isRevoked(claims: Readonly<Claims>): boolean | Promise<boolean>;
   /** Resolves once the local set has caught up with Redis for the first time. */
   ready(): Promise<void>;
   /** Ends the store's own subscriber connection; the application's client stays open. */
   close(): Promise<void>;
   /** Whether `isRevoked` answers now. */
   readonly healthy: boolean;
+  /** Whether the local set is too full to hold every revocation, so Redis answers for it. */
+  readonly degraded: boolean;
+  /** How long past `exp` revocations and one-time keys are kept (the option, default 5). */
+  readonly clockToleranceSeconds: number;
   /** Revocations held in memory. */
   readonly localSize: number;
 }
@@ -106,19 +114,6 @@ function positive(name: string, value: unknown, fallback: number, min: number): 
     throw misconfigured(`"${name}" must be a number >= ${min}`);
   }
   return result;
-}
-
-function instantMs(name: string, instant: unknown): number {
-  const ms =
-    instant instanceof Date
-      ? instant.getTime()
-      : typeof instant === 'number'
-        ? instant * 1000
-        : NaN;
-  if (!Number.isFinite(ms)) {
-    throw new TypeError(`"${name}" must be a NumericDate (seconds) or a Date`);
-  }
-  return Math.ceil(ms);
 }
 
 function nonEmpty(name: string, value: unknown): string {
@@ -145,8 +140,9 @@ function checkClient(client: unknown): RedisClient {
  * The fleet's {@link TokenStore}. Revocations are written to Redis with the remaining
  * lifetime as TTL and published; every instance keeps them in a bounded in-process set that
  * answers `isRevoked` with no network round trip, learns of new ones from the channel within
- * milliseconds, and reads them all again after every reconnection. One-time keys live in
- * Redis only (`SET NX`, atomic across the fleet). Needs Redis ≥ 6.2.
+ * milliseconds (a message only names the key, which each instance reads), and reads them all
+ * again after every reconnection. One-time keys live in Redis only (`SET NX`, atomic across
+ * the fleet). Works with a standalone, Sentinel-backed or Cluster client. Needs Redis ≥ 6.2.
  *
  * For fast failure while Redis is down, create the client with `enableOfflineQueue: false`
  * (and `maxRetriesPerRequest: 1`); either way each command has a `commandTimeoutMs` deadline.
@@ -170,9 +166,17 @@ export function createRedisStore(options: RedisStoreOptions): RedisTokenStore {
   }
   const maxEntries = positive('maxEntries', options.maxEntries, 100_000, 1);
   if (!Number.isInteger(maxEntries)) throw misconfigured('"maxEntries" must be an integer');
+  const clockToleranceSeconds = positive(
+    'clockToleranceSeconds',
+    options.clockToleranceSeconds,
+    5,
+    0,
+  );
+  const toleranceMs = clockToleranceSeconds * 1000;
+  // A token issued just before `issuedBefore` is accepted until its exp plus the tolerance.
   const subjectTtlMs =
-    positive('subjectRevocationTtlSeconds', options.subjectRevocationTtlSeconds, 86_400, 1) * 1000;
-  const toleranceMs = positive('clockToleranceSeconds', options.clockToleranceSeconds, 5, 0) * 1000;
+    positive('subjectRevocationTtlSeconds', options.subjectRevocationTtlSeconds, 86_400, 1) * 1000 +
+    toleranceMs;
   const commandTimeoutMs = positive('commandTimeoutMs', options.commandTimeoutMs, 1000, 1);
   const heartbeatIntervalMs = positive('heartbeatIntervalMs', options.heartbeatIntervalMs, 1000, 0);
   const retryDelayMs = positive('retryDelayMs', options.retryDelayMs, 200, 0);
@@ -192,6 +196,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisTokenStore {
     keys,
     channel,
     local,
+    maxEntries,
     now,
     commandTimeoutMs,
     heartbeatIntervalMs,
@@ -206,15 +211,17 @@ export function createRedisStore(options: RedisStoreOptions): RedisTokenStore {
   }
 
   return {
-    async revokeToken({ jti, expiresAt }) {
+    clockToleranceSeconds,
+    async revokeToken({ jti, expiresAt, iss }) {
       await revoke({
         kind: 'token',
         jti: nonEmpty('jti', jti),
-        expiryMs: instantMs('expiresAt', expiresAt) + toleranceMs,
+        iss: iss === undefined ? undefined : nonEmpty('iss', iss),
+        expiryMs: checkInstant('expiresAt', expiresAt) + toleranceMs,
       });
     },
     async revokeSubject({ sub, issuedBefore, iss }) {
-      const issuedBeforeMs = instantMs('issuedBefore', issuedBefore);
+      const issuedBeforeMs = checkInstant('issuedBefore', issuedBefore);
       await revoke({
         kind: 'subject',
         sub: nonEmpty('sub', sub),
@@ -225,11 +232,13 @@ export function createRedisStore(options: RedisStoreOptions): RedisTokenStore {
     },
     isRevoked(claims) {
       if (!sync.healthy) throw sync.failure();
-      return local.isRevoked(claims, now());
+      if (local.isRevoked(claims, now())) return true;
+      // The set could not hold everything: what it does not hold, Redis still does.
+      return sync.degraded ? isRevokedInRedis(client, run, keys, claims) : false;
     },
     async consumeOnce(key: string, expiresAt: Instant) {
       const id = keys.once(nonEmpty('key', key));
-      const ttlMs = instantMs('expiresAt', expiresAt) + toleranceMs - now();
+      const ttlMs = checkInstant('expiresAt', expiresAt) + toleranceMs - now();
       // An expired key can no longer be used, not even once.
       if (ttlMs <= 0) return false;
       return consumeKey(client, run, id, Math.ceil(ttlMs));
@@ -241,6 +250,9 @@ export function createRedisStore(options: RedisStoreOptions): RedisTokenStore {
     },
     get healthy() {
       return sync.healthy;
+    },
+    get degraded() {
+      return sync.degraded;
     },
     get localSize() {
       return local.size;

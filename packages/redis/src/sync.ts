@@ -1,15 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { Cluster } from 'ioredis';
-import { withTimeout, type CommandRunner } from './commands.js';
+import { readRevocations, withTimeout, type CommandRunner } from './commands.js';
 import { RedisStoreError } from './errors.js';
 import { reasonOf, type RedisStoreEvent } from './events.js';
-import type { KeySpace, RedisClient, Revocation } from './keys.js';
+import type { KeySpace, RedisClient, Revocation, RevocationTarget } from './keys.js';
 import type { LocalRevocations } from './local-set.js';
-import { decodeRevocation } from './messages.js';
+import { decodeTarget } from './messages.js';
 
 /** What keeps a local revocation set in step with Redis. */
 export interface RevocationSyncOptions {
-  /** The application's client: SCAN, GET, PUBLISH. */
+  /** The application's client: SCAN, GET, PTTL, PUBLISH. */
   readonly client: RedisClient;
   /** A connection of the store's own, in subscriber mode. */
   readonly subscriber: RedisClient;
@@ -17,6 +17,8 @@ export interface RevocationSyncOptions {
   readonly keys: KeySpace;
   readonly channel: string;
   readonly local: LocalRevocations;
+  /** The local set's bound, for the `redis.degraded` event. */
+  readonly maxEntries: number;
   readonly now: () => number;
   readonly commandTimeoutMs: number;
   readonly heartbeatIntervalMs: number;
@@ -26,11 +28,16 @@ export interface RevocationSyncOptions {
 
 /** The subscription and resynchronisation behind a Redis store. */
 export interface RevocationSync {
-  /** Whether the local set is known to hold every revocation: subscribed and synced since. */
+  /**
+   * Whether `isRevoked` may answer: subscribed, and every revocation key read since. The
+   * local set holds them all unless `degraded`.
+   */
   readonly healthy: boolean;
+  /** Whether the local set could not hold every revocation: ask Redis what it does not hold. */
+  readonly degraded: boolean;
   /** Why it is not healthy, as the error `isRevoked` throws. */
   failure(): RedisStoreError;
-  /** Adds a revocation to the local set; a set too full to take it stops being healthy. */
+  /** Adds a revocation to the local set; one it cannot hold makes the set degraded. */
   record(revocation: Revocation): void;
   /** Resolves after the first synchronisation; rejects if closed before. */
   ready(): Promise<void>;
@@ -39,6 +46,11 @@ export interface RevocationSync {
 }
 
 const SCAN_COUNT = 1000;
+// A degraded set is read again at least this often, whatever its soonest expiry...
+const MAX_REFILL_WAIT_MS = 60_000;
+// ...and waits at least this many times the last scan's duration in between, so that a fleet
+// whose revocations keep overflowing the set does not spend its time scanning.
+const REFILL_DUTY_FACTOR = 10;
 
 const isCluster = (client: RedisClient): client is Cluster => client.isCluster;
 
@@ -48,23 +60,37 @@ const isCluster = (client: RedisClient): client is Cluster => client.isCluster;
  * none is missed. Until that is done, and whenever the subscription may have missed a
  * message, `healthy` is false: a stale set must never pass a revoked token silently.
  *
+ * A message only says which key to read: the local set changes only by what Redis holds,
+ * with the lifetime Redis gives it. Anyone allowed to PUBLISH on the channel can send
+ * anything, but cannot revoke what no key revokes, nor make a revocation outlive its key.
+ *
  * A heartbeat publishes on a channel of this instance's own and waits for the echo: it
  * proves the whole path (publish, broadcast, subscription) and catches a dead connection
  * that no TCP event reported.
  *
- * A local set too full to take a revocation is incomplete too: unhealthy until a resync fits,
- * tried again when its soonest entry expires.
+ * A local set too full to take a revocation is incomplete: `degraded`, and the store asks
+ * Redis for what the set does not hold. The set is read again once expiries make room; when
+ * everything fits, it answers alone again.
  */
 export function startRevocationSync(options: RevocationSyncOptions): RevocationSync {
   const { client, subscriber, run, keys, channel, local, now, emit } = options;
   const echoChannel = `${channel}:echo:${randomUUID()}`;
   let healthy = false;
   let closed = false;
-  let full = false;
+  let degraded = false;
+  // Revocations the local set could not take, ever: a scan during which this did not change
+  // has put every key in the set.
+  let overflows = 0;
+  // The soonest expiry of those it could not take since the last scan began: when they are
+  // gone from Redis, what is left may fit.
+  let missingSoonestMs = Infinity;
   // Bumped by every event that may lose messages; a sync finishing under an older epoch
   // proves nothing.
   let epoch = 0;
   let retryTimer: NodeJS.Timeout | undefined;
+  let refillTimer: NodeJS.Timeout | undefined;
+  let refillAtMs = Infinity;
+  let lastScanMs = 0;
   let echo: { readonly token: string; readonly resolve: () => void } | undefined;
   let beats = 0;
   // Messages received so far: proof that the subscription is alive.
@@ -86,16 +112,88 @@ export function startRevocationSync(options: RevocationSyncOptions): RevocationS
   }
 
   function record(revocation: Revocation): void {
-    if (local.add(revocation, now()) || closed) return;
-    epoch++;
-    if (!full) emit({ type: 'redis.sync_lost', reason: 'local set full' });
-    full = true;
-    healthy = false;
-    // Until an entry expires, a resync could only fill the set again.
-    const wait = Math.min(60_000, Math.max(options.retryDelayMs, local.soonestExpiryMs - now()));
-    clearTimeout(retryTimer);
-    retryTimer = setTimeout(() => void resync(), wait);
-    retryTimer.unref();
+    if (closed || local.add(revocation, now())) return;
+    overflows++;
+    missingSoonestMs = Math.min(missingSoonestMs, revocation.expiryMs);
+    if (!degraded) {
+      degraded = true;
+      emit({ type: 'redis.degraded', reason: 'local set full', maxEntries: options.maxEntries });
+    }
+    scheduleRefill();
+  }
+
+  function scheduleRefill(): void {
+    if (closed) return;
+    // Until an entry here or a revocation it lacks expires, reading everything again could
+    // only overflow again.
+    const wait = Math.min(
+      MAX_REFILL_WAIT_MS,
+      Math.max(
+        options.retryDelayMs,
+        REFILL_DUTY_FACTOR * lastScanMs,
+        Math.min(local.soonestExpiryMs, missingSoonestMs) - now(),
+      ),
+    );
+    // A refill already due sooner stands; a later one gives way to this one.
+    if (refillTimer !== undefined && refillAtMs <= now() + wait) return;
+    clearTimeout(refillTimer);
+    refillAtMs = now() + wait;
+    refillTimer = setTimeout(() => {
+      refillTimer = undefined;
+      refillAtMs = Infinity;
+      void refill();
+    }, wait);
+    refillTimer.unref();
+  }
+
+  function undegrade(): void {
+    if (!degraded) return;
+    degraded = false;
+    emit({ type: 'redis.restored', entries: local.size });
+  }
+
+  // While healthy and degraded: read every key again, without ever answering 503 meanwhile.
+  async function refill(): Promise<void> {
+    // Not healthy: the resync on the way reads everything anyway.
+    if (closed || !degraded || !healthy) return;
+    const mine = epoch;
+    const before = overflows;
+    const started = performance.now();
+    try {
+      await scanAll(mine);
+      lastScanMs = performance.now() - started;
+    } catch {
+      if (closed || mine !== epoch) return;
+      return scheduleRefill();
+    }
+    if (closed || mine !== epoch) return;
+    if (overflows === before) undegrade();
+    else scheduleRefill();
+  }
+
+  // Targets announced since the last read: the messages of one socket read are read back
+  // together, in one round trip.
+  let announced: RevocationTarget[] = [];
+
+  function announce(target: RevocationTarget): void {
+    announced.push(target);
+    if (announced.length === 1) queueMicrotask(() => void follow());
+  }
+
+  // A message names a key: only what Redis holds there changes the local set.
+  async function follow(): Promise<void> {
+    const targets = announced;
+    announced = [];
+    const mine = epoch;
+    try {
+      const revocations = await readRevocations(client, run, keys, targets, now);
+      for (const revocation of revocations) if (revocation !== undefined) record(revocation);
+    } catch {
+      // A revocation may exist that this set now lacks: read everything again.
+      if (closed || mine !== epoch) return;
+      lost('message unreadable');
+      void resync();
+    }
   }
 
   async function scanAll(mine: number): Promise<number> {
@@ -104,6 +202,7 @@ export function startRevocationSync(options: RevocationSyncOptions): RevocationS
       throw new RedisStoreError('ERR_REDIS_UNAVAILABLE');
     }
     const nodes = isCluster(client) ? client.nodes('master') : [client];
+    missingSoonestMs = Infinity;
     let count = 0;
     for (const node of nodes) {
       let cursor = '0';
@@ -112,19 +211,15 @@ export function startRevocationSync(options: RevocationSyncOptions): RevocationS
           node.scan(cursor, 'MATCH', keys.scanPattern, 'COUNT', SCAN_COUNT),
         );
         cursor = next;
-        if (found.length === 0) continue;
-        // One GET per key through the application's client, which routes each to its slot.
-        const values = await run(() =>
-          Promise.all(found.map((key) => client.get(keys.clientKey(key)))),
-        );
-        found.forEach((key, i) => {
-          const value = values[i];
-          const revocation = value == null ? undefined : keys.parse(key, value);
-          if (revocation === undefined) return;
+        const targets = found.flatMap((key) => keys.targetOf(key) ?? []);
+        const revocations = await readRevocations(client, run, keys, targets, now);
+        for (const revocation of revocations) {
+          if (revocation === undefined) continue;
           record(revocation);
           count++;
-        });
-        // Superseded (the set overflowed, the connection dropped): stop reading.
+        }
+        // Superseded (the connection dropped): stop reading. An overflowing set reads on, to
+        // learn when what it lacks expires.
         if (closed || mine !== epoch) return count;
       } while (cursor !== '0');
     }
@@ -135,14 +230,17 @@ export function startRevocationSync(options: RevocationSyncOptions): RevocationS
     clearTimeout(retryTimer);
     const mine = ++epoch;
     healthy = false;
+    const before = overflows;
     const started = performance.now();
     try {
       await withTimeout(subscriber.subscribe(channel, echoChannel), options.commandTimeoutMs);
       const entries = await scanAll(mine);
       if (closed || mine !== epoch) return;
       healthy = true;
-      full = false;
-      emit({ type: 'redis.synced', entries, durationMs: performance.now() - started });
+      lastScanMs = performance.now() - started;
+      emit({ type: 'redis.synced', entries, durationMs: lastScanMs });
+      if (overflows === before) undegrade();
+      else scheduleRefill();
       resolveReady();
     } catch (error) {
       if (closed || mine !== epoch) return;
@@ -198,8 +296,8 @@ export function startRevocationSync(options: RevocationSyncOptions): RevocationS
       return;
     }
     if (from !== channel) return;
-    const revocation = decodeRevocation(message);
-    if (revocation !== undefined) record(revocation);
+    const target = decodeTarget(message);
+    if (target !== undefined) announce(target);
   });
   subscriber.on('ready', () => {
     if (!closed) void resync();
@@ -230,10 +328,11 @@ export function startRevocationSync(options: RevocationSyncOptions): RevocationS
     get healthy() {
       return healthy && !closed;
     },
+    get degraded() {
+      return degraded;
+    },
     failure() {
-      return new RedisStoreError(
-        closed ? 'ERR_REDIS_CLOSED' : full ? 'ERR_REDIS_FULL' : 'ERR_REDIS_NOT_SYNCED',
-      );
+      return new RedisStoreError(closed ? 'ERR_REDIS_CLOSED' : 'ERR_REDIS_NOT_SYNCED');
     },
     record,
     ready: () => firstSync,
@@ -244,6 +343,7 @@ export function startRevocationSync(options: RevocationSyncOptions): RevocationS
       epoch++;
       clearInterval(heartbeatTimer);
       clearTimeout(retryTimer);
+      clearTimeout(refillTimer);
       echo?.resolve();
       rejectReady(new RedisStoreError('ERR_REDIS_CLOSED'));
       subscriber.disconnect();

@@ -1,4 +1,9 @@
-import { createGuard, type GuardEvent, type GuardOptions } from '@jwt-guard/core';
+import {
+  ConfigurationError,
+  createGuard,
+  type GuardEvent,
+  type GuardOptions,
+} from '@jwt-guard/core';
 import { createRedisStore, type RedisTokenStore } from '@jwt-guard/redis';
 import {
   createEventRecorder,
@@ -16,6 +21,7 @@ const REDIS_URL = findRedis();
 const describeRedis = REDIS_URL === undefined ? describe.skip : describe;
 
 const ISSUER = 'https://idp.example/';
+const OTHER_ISSUER = 'https://other.idp.example/';
 const AUDIENCE = 'https://api.example/';
 const REVOKED_CHALLENGE =
   'Bearer error="invalid_token", error_description="The access token was revoked"';
@@ -23,6 +29,11 @@ const REVOKED_CHALLENGE =
 const keys = testKeys();
 const mint = createTokenFactory({
   issuer: ISSUER,
+  audience: AUDIENCE,
+  clock: { nowMs: () => Date.now() },
+});
+const otherMint = createTokenFactory({
+  issuer: OTHER_ISSUER,
   audience: AUDIENCE,
   clock: { nowMs: () => Date.now() },
 });
@@ -83,6 +94,38 @@ describeRedis('a guard with a Redis store', () => {
     expect(error.status).toBe(401);
     expect(error.headers['WWW-Authenticate']).toBe(REVOKED_CHALLENGE);
     expect((await guard.verify(mint.sign(keys.ES256))).subject).toBe('user-1');
+  });
+
+  it('refuses, on another instance, the token of one issuer revoked by jti and iss', async () => {
+    const keyPrefix = uniqueKeyPrefix('guard');
+    const here = storeOn(new Redis(REDIS_URL as string), keyPrefix);
+    const there = storeOn(new Redis(REDIS_URL as string), keyPrefix);
+    await Promise.all([here.ready(), there.ready()]);
+    const { guard } = guardWith(there, { issuer: [ISSUER, OTHER_ISSUER] });
+    // Two issuers minting the same jti: two tokens.
+    const jti = 'shared-jti';
+    const mine = mint.sign(keys.ES256, { jti });
+    const theirs = otherMint.sign(keys.ES256, { jti });
+
+    const { exp } = claimsOf(mine);
+    await here.revokeToken({ jti, iss: ISSUER, expiresAt: exp });
+    await waitUntil('the revocation to reach the other instance', () =>
+      there.isRevoked({ iss: ISSUER, jti }),
+    );
+    expect((await refusalOf(guard.verify(mine))).code).toBe('ERR_TOKEN_REVOKED');
+    expect((await guard.verify(theirs)).issuer).toBe(OTHER_ISSUER);
+  });
+
+  it('is refused at startup by a guard that accepts tokens longer past exp than it keeps them', () => {
+    const keyPrefix = uniqueKeyPrefix('guard');
+    const client = new Redis(REDIS_URL as string, { lazyConnect: true });
+    const short = storeOn(client, keyPrefix);
+    expect(short.clockToleranceSeconds).toBe(5);
+    expect(() => guardWith(short, { clockToleranceSeconds: 60 })).toThrow(ConfigurationError);
+
+    const long = createRedisStore({ client, keyPrefix, clockToleranceSeconds: 60 });
+    stores.push(long);
+    expect(() => guardWith(long, { clockToleranceSeconds: 60 })).not.toThrow();
   });
 
   it('accepts a one-time token once in the whole fleet', async () => {

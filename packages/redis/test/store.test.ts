@@ -139,6 +139,149 @@ describeRedis('createRedisStore', () => {
     }
   });
 
+  it('keeps a subject revocation subjectRevocationTtlSeconds plus clockToleranceSeconds', async () => {
+    const { keyPrefix, a } = await fleet({ clockToleranceSeconds: 30 });
+
+    await a.store.revokeSubject({ sub: 'frank', issuedBefore: new Date() });
+    const ttl = await a.client.pttl(`${keyPrefix}revoked:s::frank`);
+    // A token issued just before `issuedBefore` lives at most the subject TTL (60 s here), and
+    // the guard accepts it 30 s past its exp.
+    expect(ttl).toBeGreaterThan(60_000);
+    expect(ttl).toBeLessThanOrEqual(90_000);
+    expect(a.store.clockToleranceSeconds).toBe(30);
+  });
+
+  it('revokes a jti at one issuer or at every issuer, here, elsewhere and after a resync', async () => {
+    const { keyPrefix, a, b } = await fleet();
+    const exp = nowSeconds() + 30;
+
+    await a.store.revokeToken({ jti: 'shared', iss: ISSUER, expiresAt: exp });
+    await a.store.revokeToken({ jti: 'everywhere', expiresAt: exp });
+    await waitUntil(
+      'both revocations to reach b',
+      () =>
+        b.store.isRevoked({ iss: ISSUER, jti: 'shared' }) === true &&
+        b.store.isRevoked({ iss: OTHER_ISSUER, jti: 'everywhere' }) === true,
+    );
+    const fresh = open(keyPrefix);
+    await fresh.store.ready();
+
+    for (const { store } of [a, b, fresh]) {
+      expect(store.isRevoked({ iss: ISSUER, jti: 'shared' })).toBe(true);
+      // Another issuer's token with the same jti is another token.
+      expect(store.isRevoked({ iss: OTHER_ISSUER, jti: 'shared' })).toBe(false);
+      expect(store.isRevoked({ iss: ISSUER, jti: 'everywhere' })).toBe(true);
+      expect(store.isRevoked({ iss: OTHER_ISSUER, jti: 'everywhere' })).toBe(true);
+    }
+    expect((await a.client.keys(`${keyPrefix}*`)).sort()).toEqual([
+      `${keyPrefix}revoked:t:everywhere`,
+      `${keyPrefix}revoked:t:https%3A%2F%2Fidp.example%2F:shared`,
+    ]);
+  });
+
+  it('gives every string a key of its own, lone UTF-16 surrogates included', async () => {
+    const { keyPrefix, a, b } = await fleet();
+    const exp = nowSeconds() + 30;
+    const iat = nowSeconds() - 10;
+    // `"j\ud800"` is valid JSON, so a possible claim, and no UTF-8: encodeURIComponent throws.
+    const jti = 'j\ud800';
+    const sub = 'u\udc00{tag}';
+    const iss = 'https://idp.example/\udbff';
+
+    await a.store.revokeToken({ jti, expiresAt: exp });
+    // The text the encoding writes for the surrogate, as an identifier of its own.
+    await a.store.revokeToken({ jti: 'j%uD800', expiresAt: exp });
+    await a.store.revokeToken({ jti: 'k\ud800', iss, expiresAt: exp });
+    await a.store.revokeSubject({ sub, issuedBefore: iat + 5 });
+    await waitUntil('every revocation to reach b', () => b.store.localSize === 4);
+    const fresh = open(keyPrefix);
+    await fresh.store.ready();
+
+    for (const { store } of [a, b, fresh]) {
+      expect(store.localSize).toBe(4);
+      expect(store.isRevoked({ iss: ISSUER, jti })).toBe(true);
+      expect(store.isRevoked({ iss: ISSUER, jti: 'j%uD800' })).toBe(true);
+      expect(store.isRevoked({ iss, jti: 'k\ud800' })).toBe(true);
+      expect(store.isRevoked({ iss: ISSUER, sub, iat })).toBe(true);
+      for (const other of ['j', 'j\ud801', 'j\ud800\udc00', 'j%25uD800', 'j\ufffd']) {
+        expect(store.isRevoked({ iss: ISSUER, jti: other })).toBe(false);
+      }
+      expect(store.isRevoked({ iss: ISSUER, jti: 'k\ud800' })).toBe(false);
+      expect(store.isRevoked({ iss: ISSUER, sub: 'u\udc01{tag}', iat })).toBe(false);
+    }
+    expect(await a.store.consumeOnce('once\ud800', exp)).toBe(true);
+    expect(await b.store.consumeOnce('once\ud800', exp)).toBe(false);
+    expect(await b.store.consumeOnce('once\ud801', exp)).toBe(true);
+
+    const keys = await a.client.keys(`${keyPrefix}*`);
+    expect(keys).toHaveLength(6);
+    // No braces: no hash tag, so each key hashes on its own on a Cluster.
+    for (const key of keys) expect(key.slice(keyPrefix.length)).not.toMatch(/[{}]/);
+  });
+
+  it('takes a message only as a hint: no key, no revocation; the lifetime comes from Redis', async () => {
+    const { keyPrefix, a, b } = await fleet({ clockToleranceSeconds: 0 });
+    const channel = `${keyPrefix}revocations`;
+    const t = nowSeconds();
+    const forge = (message: object) => a.client.publish(channel, JSON.stringify(message));
+
+    // Anyone allowed to PUBLISH could send these; no key in Redis backs them.
+    await forge({ kind: 'subject', sub: 'victim', expiryMs: 1e300, issuedBeforeMs: 1e300 });
+    await forge({ kind: 'token', jti: 'forged', expiryMs: 1e300 });
+    await forge({ kind: 'token', jti: 'forged', iss: ISSUER });
+    // Real revocations, announced again with a forged lifetime and a forged issuedBefore.
+    await a.store.revokeToken({ jti: 'short', expiresAt: new Date(Date.now() + 1000) });
+    await a.store.revokeSubject({ sub: 'erin', issuedBefore: t });
+    await forge({ kind: 'token', jti: 'short', expiryMs: 1e300 });
+    await forge({ kind: 'subject', sub: 'erin', expiryMs: 1e300, issuedBeforeMs: 1e300 });
+    await a.store.revokeToken({ jti: 'last', expiresAt: t + 30 });
+    // Messages on one channel arrive in order, and so do the reads they cause.
+    await waitUntil('the last revocation to reach b', () =>
+      b.store.isRevoked({ iss: ISSUER, jti: 'last' }),
+    );
+
+    for (const { store } of [a, b]) {
+      expect(store.healthy).toBe(true);
+      expect(store.isRevoked({ iss: ISSUER, sub: 'victim', iat: t })).toBe(false);
+      expect(store.isRevoked({ iss: ISSUER, jti: 'forged' })).toBe(false);
+      expect(store.isRevoked({ iss: ISSUER, sub: 'erin', iat: t - 1 })).toBe(true);
+      expect(store.isRevoked({ iss: ISSUER, sub: 'erin', iat: t + 10 })).toBe(false);
+      expect(store.isRevoked({ iss: ISSUER, jti: 'short' })).toBe(true);
+      expect(store.localSize).toBe(3);
+    }
+    // Redis forgets 'short' after a second: so does every instance, whatever the message said.
+    const key = `${keyPrefix}revoked:t:short`;
+    await waitUntil('Redis to expire the key', async () => (await a.client.exists(key)) === 0);
+    await waitUntil(
+      'b to forget it too',
+      () => b.store.isRevoked({ iss: ISSUER, jti: 'short' }) === false,
+    );
+    const fresh = open(keyPrefix);
+    await fresh.store.ready();
+    expect(fresh.store.isRevoked({ iss: ISSUER, sub: 'victim', iat: t })).toBe(false);
+    expect(fresh.store.localSize).toBe(2);
+  });
+
+  it('resynchronises when it cannot read the key a message names', async () => {
+    const { a, b } = await fleet();
+    const pipeline = b.client.pipeline.bind(b.client);
+    let failures = 1;
+    // The next read b makes (the one the message asks for) fails; later ones work.
+    Object.assign(b.client, {
+      pipeline: () => {
+        if (failures-- > 0) throw new Error('read failed');
+        return pipeline();
+      },
+    });
+    const lost = b.events.next('redis.sync_lost');
+    const synced = b.events.next('redis.synced');
+
+    await a.store.revokeToken({ jti: 'unread', expiresAt: nowSeconds() + 30 });
+    expect(await lost).toEqual({ type: 'redis.sync_lost', reason: 'message unreadable' });
+    await synced;
+    expect(b.store.isRevoked({ iss: ISSUER, jti: 'unread' })).toBe(true);
+  });
+
   it('reads every revocation at startup, across many SCAN pages', async () => {
     const keyPrefix = uniqueKeyPrefix('store');
     const writer = open(keyPrefix);
@@ -154,7 +297,7 @@ describeRedis('createRedisStore', () => {
       expect.objectContaining({ entries: 2501 }),
     ]);
     expect(reader.store.localSize).toBe(2501);
-    expect(jtis.every((jti) => reader.store.isRevoked({ iss: ISSUER, jti }))).toBe(true);
+    expect(jtis.every((jti) => reader.store.isRevoked({ iss: ISSUER, jti }) === true)).toBe(true);
     expect(reader.store.isRevoked({ iss: ISSUER, sub: 'dave', iat: exp - 3600 })).toBe(true);
   });
 
@@ -318,7 +461,38 @@ describeRedis('createRedisStore', () => {
         TypeError,
       );
       await expect(store.consumeOnce!('', exp)).rejects.toThrow(TypeError);
+      await expect(store.revokeToken!({ jti: 'x', expiresAt: exp, iss: '' })).rejects.toThrow(
+        TypeError,
+      );
+      // Core's check: milliseconds where seconds belong would hold an entry for millennia.
+      await expect(store.revokeToken!({ jti: 'x', expiresAt: Date.now() })).rejects.toThrow(
+        'not milliseconds',
+      );
+      await expect(store.consumeOnce!('x', Date.now())).rejects.toThrow(TypeError);
       expect(a.store.localSize).toBe(0);
+    });
+
+    it('rejects with a RedisStoreError whatever the client throws, keeping it in cause', async () => {
+      const { client, store } = open(uniqueKeyPrefix('store'));
+      await store.ready();
+      const thrown = new URIError('URI malformed');
+      const broken = (): never => {
+        throw thrown;
+      };
+      Object.assign(client, { eval: broken, set: broken });
+      const exp = nowSeconds() + 30;
+      for (const call of [
+        store.revokeToken({ jti: 'x', expiresAt: exp }),
+        store.revokeSubject({ sub: 'x', issuedBefore: exp }),
+        store.consumeOnce('x', exp),
+      ]) {
+        await expect(call).rejects.toMatchObject({
+          name: 'RedisStoreError',
+          code: 'ERR_REDIS_COMMAND',
+          message: 'A Redis command failed',
+          cause: thrown,
+        });
+      }
     });
 
     it('refuses options that are not usable, with a ConfigurationError', () => {

@@ -60,10 +60,12 @@ export {
   freePorts,
   hasRedisServer,
   startRedisCluster,
+  startRedisSentinel,
   startRedisServer,
   uniqueKeyPrefix,
   waitUntil,
   type RedisClusterProcess,
+  type RedisSentinelProcess,
   type RedisServerProcess,
 } from './redis.js';
 export { startJsonLineProcess, type JsonLineProcess } from './process.js';

@@ -1,6 +1,6 @@
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -313,4 +313,79 @@ export async function startRedisCluster(): Promise<RedisClusterProcess> {
     throw error;
   }
   return { nodes, stop };
+}
+
+/** A Redis master and a Sentinel watching it, of a test's own. */
+export interface RedisSentinelProcess {
+  /** The master set's name, as ioredis's `name` option. */
+  readonly name: string;
+  /** The Sentinel, as ioredis's `sentinels` option. */
+  readonly sentinels: readonly { readonly host: string; readonly port: number }[];
+  /** The master the Sentinel reports. */
+  readonly master: RedisServerProcess;
+  /** Kills the Sentinel and the master and removes the Sentinel's files. */
+  stop(): Promise<void>;
+}
+
+async function sentinelMaster(port: number, name: string): Promise<string> {
+  try {
+    const { stdout } = await execFileAsync('redis-cli', [
+      '-p',
+      String(port),
+      'sentinel',
+      'get-master-addr-by-name',
+      name,
+    ]);
+    return stdout.trim().split('\n').join(':');
+  } catch {
+    return 'unreachable';
+  }
+}
+
+/**
+ * Starts a `redis-server` master and a Sentinel (`redis-server <conf> --sentinel`)
+ * monitoring it, on free ports of 127.0.0.1, and waits until the Sentinel names the master.
+ * The Sentinel rewrites its configuration file, so that file lives in a temporary directory.
+ *
+ * @example
+ * ```ts
+ * const sentinel = await startRedisSentinel();
+ * const client = new Redis({ sentinels: [...sentinel.sentinels], name: sentinel.name });
+ * ```
+ */
+export async function startRedisSentinel(): Promise<RedisSentinelProcess> {
+  const name = 'jwt-guard-test';
+  const master = await startRedisServer();
+  const [port] = (await freePorts(1)) as [number];
+  const dir = mkdtempSync(join(tmpdir(), 'jwt-guard-sentinel-'));
+  const config = join(dir, 'sentinel.conf');
+  writeFileSync(
+    config,
+    [
+      `port ${port}`,
+      'bind 127.0.0.1',
+      `dir ${dir}`,
+      // Quorum 1: this one Sentinel decides alone; no failover is tested.
+      `sentinel monitor ${name} 127.0.0.1 ${master.port} 1`,
+      `sentinel down-after-milliseconds ${name} 5000`,
+      '',
+    ].join('\n'),
+  );
+  const sentinel = spawnServer([config, '--sentinel']);
+  const stop = async (): Promise<void> => {
+    await killServer(sentinel);
+    await master.stop();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await waitUntil(
+      `the Sentinel on port ${port} to name the master`,
+      async () => (await sentinelMaster(port, name)) === `127.0.0.1:${master.port}`,
+    );
+  } catch (error) {
+    const output = sentinel.output();
+    await stop();
+    throw new Error(`${(error as Error).message}\n${output}`, { cause: error });
+  }
+  return { name, sentinels: [{ host: '127.0.0.1', port }], master, stop };
 }
