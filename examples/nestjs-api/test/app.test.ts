@@ -6,6 +6,31 @@ import { createOrdersApp } from '../src/index.js';
 
 const audience = 'https://api.example/';
 const keys = testKeys();
+const NOT_A_JSON_OBJECT = {
+  error: 'invalid_request',
+  message: 'the body must be a JSON object sent as application/json',
+};
+const MISSING = { status: 401, challenge: 'Bearer', body: { code: 'ERR_TOKEN_MISSING' } };
+const lacking = (scope: string) => ({
+  status: 403,
+  challenge: `Bearer error="insufficient_scope", error_description="The access token lacks a required scope", scope="${scope}"`,
+  body: { error: 'insufficient_scope', code: 'ERR_SCOPE_INSUFFICIENT' },
+});
+
+interface Call {
+  readonly token?: string;
+  /** Sent verbatim; with `json`, serialized and sent as application/json. */
+  readonly body?: string;
+  readonly json?: unknown;
+  readonly contentType?: string;
+}
+
+interface Answer {
+  readonly status: number;
+  readonly challenge: string | null;
+  readonly body: unknown;
+  readonly text: string;
+}
 
 describe('orders API on NestJS', () => {
   let issuer: KeyServer;
@@ -29,6 +54,24 @@ describe('orders API on NestJS', () => {
   });
   const server = () => app.getHttpServer();
   const auth = (value: string) => ({ Authorization: `Bearer ${value}` });
+
+  async function call(path: string, options: Call = {}): Promise<Answer> {
+    let pending = request(server()).post(path);
+    if (options.token !== undefined) pending = pending.set(auth(options.token));
+    const contentType =
+      options.contentType ?? (options.json === undefined ? undefined : 'application/json');
+    if (contentType !== undefined) pending = pending.set('Content-Type', contentType);
+    const body = options.json === undefined ? options.body : JSON.stringify(options.json);
+    const res = await (body === undefined ? pending : pending.send(body));
+    let parsed: unknown = res.text;
+    try {
+      parsed = JSON.parse(res.text);
+    } catch {
+      // Not JSON: kept as text, so a failing assertion shows what came back.
+    }
+    const challenge: string | undefined = res.headers['www-authenticate'];
+    return { status: res.status, challenge: challenge ?? null, body: parsed, text: res.text };
+  }
 
   it('serves the catalogue without a token', async () => {
     const res = await request(server()).get('/catalog').expect(200);
@@ -78,5 +121,79 @@ describe('orders API on NestJS', () => {
       .expect(200, { revoked: 'victim-1' });
     const res = await request(server()).get('/orders').set(auth(victim)).expect(401);
     expect(res.body).toMatchObject({ code: 'ERR_TOKEN_REVOKED' });
+  });
+
+  describe.each([
+    ['/orders', 'orders:write'],
+    ['/admin/revocations', 'admin'],
+  ])('POST %s with a body that is not a JSON object', (path, scope) => {
+    const cases: [string, Call][] = [
+      ['no body', {}],
+      ['JSON null', { json: null }],
+      ['a JSON array', { json: [{ token: 'x' }] }],
+      ['a JSON string', { json: 'tea-sencha' }],
+      [
+        'JSON sent as text/plain',
+        { body: '{"item":"tea-sencha","quantity":1}', contentType: 'text/plain' },
+      ],
+      ['malformed JSON', { body: '{"item":', contentType: 'application/json' }],
+    ];
+    it.each(cases)('%s → 400 invalid_request', async (_name, options) => {
+      const answer = await call(path, { token: token(scope), ...options });
+      expect(answer).toMatchObject({ status: 400, challenge: null, body: NOT_A_JSON_OBJECT });
+    });
+
+    it('over 16 KiB → 413', async () => {
+      const answer = await call(path, {
+        token: token(scope),
+        json: { item: 'x'.repeat(17 * 1024), quantity: 1 },
+      });
+      expect(answer).toMatchObject({
+        status: 413,
+        body: { error: 'invalid_request', message: 'the body is larger than 16 KiB' },
+      });
+    });
+
+    // The body is only read once the caller is known to have the route's scope.
+    it('without a token → 401 before the body is looked at', async () => {
+      expect(await call(path, { json: null })).toMatchObject(MISSING);
+    });
+
+    it('without the scope → 403 before the body is looked at', async () => {
+      expect(await call(path, { token: token('orders:read'), json: null })).toMatchObject(
+        lacking(scope),
+      );
+    });
+  });
+
+  it('answers a malformed body holding a token without echoing or logging it', async () => {
+    const secret = token('orders:write');
+    // JSON.parse quotes the text around the error: here, the end of the token's signature.
+    const tail = secret.slice(-10);
+    const written: string[] = [];
+    const record = (...chunks: unknown[]) => {
+      written.push(chunks.map(String).join(' '));
+      return true;
+    };
+    // Nest's logger writes errors to stderr and warnings to stdout.
+    const spies = [
+      jest.spyOn(console, 'error').mockImplementation(record),
+      jest.spyOn(console, 'warn').mockImplementation(record),
+      jest.spyOn(process.stderr, 'write').mockImplementation(record),
+      jest.spyOn(process.stdout, 'write').mockImplementation(record),
+    ];
+    let answer: Answer;
+    try {
+      answer = await call('/admin/revocations', {
+        token: token('admin'),
+        body: `{"token":"${secret}" oops}`,
+        contentType: 'application/json',
+      });
+    } finally {
+      for (const spy of spies) spy.mockRestore();
+    }
+    expect(answer).toMatchObject({ status: 400, body: NOT_A_JSON_OBJECT });
+    expect(answer.text).not.toContain(tail);
+    expect(written).toEqual([]);
   });
 });
