@@ -1,4 +1,12 @@
-/** A JWS algorithm the guard can verify (RFC 7518 §3, RFC 8037 §3.1). `none` is not one. */
+/**
+ * A JWS algorithm the guard can verify (RFC 7518 §3, RFC 8037 §3.1). `none` is not one.
+ *
+ * @example
+ * ```ts
+ * const algorithms: Algorithm[] = ['ES256', 'EdDSA'];
+ * createGuard({ issuer, audience, algorithms });
+ * ```
+ */
 export type Algorithm =
   | 'RS256'
   | 'RS384'
@@ -14,7 +22,20 @@ export type Algorithm =
   | 'HS384'
   | 'HS512';
 
-/** How an algorithm is computed; read only by the crypto module and key import. */
+/**
+ * How an algorithm is computed; read only by the crypto module and key import.
+ *
+ * @example
+ * ```ts
+ * const es256: AlgorithmSpec = {
+ *   family: 'EC',
+ *   hash: 'sha256',
+ *   hashBytes: 32,
+ *   curve: 'prime256v1',
+ *   signatureBytes: 64,
+ * };
+ * ```
+ */
 export interface AlgorithmSpec {
   readonly family: 'RSA' | 'PSS' | 'EC' | 'OKP' | 'HMAC';
   /** Digest name for node:crypto; `null` for EdDSA, which hashes internally. */
@@ -27,6 +48,14 @@ export interface AlgorithmSpec {
   readonly signatureBytes?: number;
 }
 
+/**
+ * The {@link AlgorithmSpec} of every supported algorithm.
+ *
+ * @example
+ * ```ts
+ * const { hash, hashBytes } = ALGORITHMS.PS256; // 'sha256', 32: the PSS salt length
+ * ```
+ */
 export const ALGORITHMS: Readonly<Record<Algorithm, AlgorithmSpec>> = Object.freeze({
   RS256: { family: 'RSA', hash: 'sha256', hashBytes: 32 },
   RS384: { family: 'RSA', hash: 'sha384', hashBytes: 48 },

@@ -16,6 +16,14 @@ export interface LruCache<K, V> {
   readonly size: number;
 }
 
+/**
+ * Creates an {@link LruCache} holding at most `maxEntries` entries.
+ *
+ * @example
+ * ```ts
+ * const verified = createLruCache<string, AuthContext>(options.cacheMaxEntries);
+ * ```
+ */
 export function createLruCache<K, V>(maxEntries: number): LruCache<K, V> {
   // A Map iterates in insertion order: re-inserting on a hit keeps the oldest entry first.
   const map = new Map<K, V>();

@@ -3,6 +3,17 @@ import { JwtGuardError } from './errors.js';
 /**
  * The registered claims of a JWT access token (RFC 7519 §4.1, RFC 9068 §2.2). Values are
  * typed as they are after validation.
+ *
+ * @example
+ * ```ts
+ * const claims: RegisteredClaims = {
+ *   iss: 'https://idp.example/',
+ *   sub: 'alice',
+ *   aud: 'https://api.example/',
+ *   exp: 1893456900,
+ *   scope: 'read:items',
+ * };
+ * ```
  */
 export interface RegisteredClaims {
   readonly iss: string;
@@ -30,10 +41,35 @@ export interface RegisteredClaims {
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type
 export interface AccessTokenClaims {}
 
-/** The claims an `AuthContext` carries. */
+/**
+ * The claims an `AuthContext` carries.
+ *
+ * @example
+ * ```ts
+ * function tenantOf(claims: Claims): string | undefined {
+ *   return typeof claims.tenant_id === 'string' ? claims.tenant_id : undefined;
+ * }
+ * ```
+ */
 export type Claims = RegisteredClaims & AccessTokenClaims;
 
-/** The time and claim rules of one issuer, resolved from options. */
+/**
+ * The time and claim rules of one issuer, resolved from options.
+ *
+ * @example
+ * ```ts
+ * const policy: ClaimsPolicy = {
+ *   audiences: new Set(['https://api.example/']),
+ *   clockToleranceSeconds: 5,
+ *   maxTokenAgeSeconds: undefined,
+ *   maxLifetimeSeconds: 86_400,
+ *   requireExp: true,
+ *   requireIat: true,
+ *   requireSub: true,
+ *   strict: false,
+ * };
+ * ```
+ */
 export interface ClaimsPolicy {
   /** Accepted audiences; `null` when audience checks were explicitly disabled. */
   readonly audiences: ReadonlySet<string> | null;
@@ -149,6 +185,13 @@ export function validateClaims(
 /**
  * RFC 7519 §4.1.3: `aud` is a string or an array of strings, and the token is for us when one
  * of them equals (exactly) one of our audiences.
+ *
+ * @example
+ * ```ts
+ * const ours = new Set(['https://api.example/']);
+ * checkAudience(['https://billing.example/', 'https://api.example/'], ours); // passes
+ * checkAudience('https://api.example', ours); // throws ERR_AUDIENCE_INVALID
+ * ```
  */
 export function checkAudience(aud: unknown, accepted: ReadonlySet<string> | null): void {
   if (aud === undefined) {
@@ -168,7 +211,15 @@ export function checkAudience(aud: unknown, accepted: ReadonlySet<string> | null
   }
 }
 
-/** Freezes a parsed claims set so a handler cannot alter what the cache hands the next request. */
+/**
+ * Freezes a parsed claims set so a handler cannot alter what the cache hands the next request.
+ *
+ * @example
+ * ```ts
+ * const claims = deepFreeze(parsed.value);
+ * Object.isFrozen(claims.roles); // true
+ * ```
+ */
 export function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
     Object.freeze(value);

@@ -13,5 +13,12 @@ export interface Clock {
   nowMs(): number;
 }
 
-/** The system clock. */
+/**
+ * The system clock.
+ *
+ * @example
+ * ```ts
+ * const nowSeconds = Math.floor(systemClock.nowMs() / 1000);
+ * ```
+ */
 export const systemClock: Clock = Object.freeze({ nowMs: () => Date.now() });

@@ -1,6 +1,13 @@
 import type { ErrorCode } from './errors.js';
 
-/** A token was accepted. Identifiers only; never the token or other claim values. */
+/**
+ * A token was accepted. Identifiers only; never the token or other claim values.
+ *
+ * @example
+ * ```ts
+ * createGuard({ issuer, audience, onEvent: (e) => e.type === 'token.accepted' && audit.info(e) });
+ * ```
+ */
 export interface TokenAcceptedEvent {
   readonly type: 'token.accepted';
   readonly iss: string;
@@ -15,6 +22,17 @@ export interface TokenAcceptedEvent {
 /**
  * A request was refused. Identifiers come from the token as sent (possibly forged), are
  * present only when they are short strings, and are for correlation, not trust.
+ *
+ * @example
+ * ```ts
+ * createGuard({
+ *   issuer,
+ *   audience,
+ *   onEvent(event) {
+ *     if (event.type === 'token.rejected') metrics.increment('rejected', { code: event.code });
+ *   },
+ * });
+ * ```
  */
 export interface TokenRejectedEvent {
   readonly type: 'token.rejected';
@@ -28,21 +46,60 @@ export interface TokenRejectedEvent {
   readonly requirement?: string | undefined;
 }
 
-/** A key set was fetched. */
+/**
+ * A key set was fetched.
+ *
+ * @example
+ * ```ts
+ * createGuard({
+ *   issuer,
+ *   audience,
+ *   onEvent(event) {
+ *     if (event.type === 'keys.refreshed') log.info(`${event.keyCount} keys from ${event.source}`);
+ *   },
+ * });
+ * ```
+ */
 export interface KeysRefreshedEvent {
   readonly type: 'keys.refreshed';
   readonly source: string;
   readonly keyCount: number;
 }
 
-/** Fetching a key set failed; the guard serves stale keys or answers 503. */
+/**
+ * Fetching a key set failed; the guard serves stale keys or answers 503.
+ *
+ * @example
+ * ```ts
+ * createGuard({
+ *   issuer,
+ *   audience,
+ *   onEvent(event) {
+ *     if (event.type === 'keys.refresh_failed') log.warn(`${event.source}: ${event.reason}`);
+ *   },
+ * });
+ * ```
+ */
 export interface KeysRefreshFailedEvent {
   readonly type: 'keys.refresh_failed';
   readonly source: string;
   readonly reason: string;
 }
 
-/** A published key was ignored (weak, private, wrong use, unknown algorithm). */
+/**
+ * A published key was ignored (weak, private, wrong use, unknown algorithm).
+ *
+ * @example
+ * ```ts
+ * createGuard({
+ *   issuer,
+ *   audience,
+ *   onEvent(event) {
+ *     if (event.type === 'keys.key_skipped') log.warn(`${event.kid} skipped: ${event.reason}`);
+ *   },
+ * });
+ * ```
+ */
 export interface KeySkippedEvent {
   readonly type: 'keys.key_skipped';
   readonly source: string;
@@ -53,6 +110,17 @@ export interface KeySkippedEvent {
 /**
  * The token store failed. With `storeUnavailable: 'allow'` the request went on without the
  * revocation check (`allowed: true`); otherwise it was answered 503.
+ *
+ * @example
+ * ```ts
+ * createGuard({
+ *   issuer,
+ *   audience,
+ *   onEvent(event) {
+ *     if (event.type === 'store.unavailable' && event.allowed) alerts.page(event.reason);
+ *   },
+ * });
+ * ```
  */
 export interface StoreUnavailableEvent {
   readonly type: 'store.unavailable';
@@ -77,10 +145,26 @@ export type GuardEvent =
   | KeySkippedEvent
   | StoreUnavailableEvent;
 
-/** Emits an event; never throws. */
+/**
+ * Emits an event; never throws.
+ *
+ * @example
+ * ```ts
+ * const emit: EmitEvent = createEmitter(options.onEvent);
+ * emit({ type: 'keys.refreshed', source: jwksUri, keyCount: 2 });
+ * ```
+ */
 export type EmitEvent = (event: GuardEvent) => void;
 
-/** Wraps a user's listener so that its failures never change a request's outcome. */
+/**
+ * Wraps a user's listener so that its failures never change a request's outcome.
+ *
+ * @example
+ * ```ts
+ * const emit = createEmitter(async (event) => auditSink.write(event));
+ * emit({ type: 'store.unavailable', allowed: false, reason: 'ECONNREFUSED' }); // never throws
+ * ```
+ */
 export function createEmitter(listener: ((event: GuardEvent) => unknown) | undefined): EmitEvent {
   if (listener === undefined) return () => undefined;
   const ignore = (): void => undefined;

@@ -1,7 +1,23 @@
-/** Why a JSON text was refused; mapped to a guard error by the caller. */
+/**
+ * Why a JSON text was refused; mapped to a guard error by the caller.
+ *
+ * @example
+ * ```ts
+ * parseJsonObject('{"a":[[[]]]}', 2); // { ok: false, problem: 'too-deep' }
+ * ```
+ */
 export type JsonProblem = 'syntax' | 'duplicate-key' | 'too-deep' | 'not-object';
 
-/** Result of {@link parseJsonObject}: the object, or the reason it was refused. */
+/**
+ * Result of {@link parseJsonObject}: the object, or the reason it was refused.
+ *
+ * @example
+ * ```ts
+ * const parsed = parseJsonObject(text, 16);
+ * if (!parsed.ok) throw new FetchError(`response is not a JSON object (${parsed.problem})`);
+ * const { keys } = parsed.value;
+ * ```
+ */
 export type JsonResult =
   | { readonly ok: true; readonly value: Record<string, unknown> }
   | { readonly ok: false; readonly problem: JsonProblem };

@@ -8,7 +8,14 @@ import type { VerificationKey } from './keys/key.js';
 import type { KeySource } from './keys/source.js';
 import { isPromiseLike } from './promise.js';
 
-/** A compact JWS split and decoded, not yet verified. */
+/**
+ * A compact JWS split and decoded, not yet verified.
+ *
+ * @example
+ * ```ts
+ * const { header, signingInput, signature }: DecodedJws = decodeCompactJws(token, limits);
+ * ```
+ */
 export interface DecodedJws {
   readonly header: Readonly<Record<string, unknown>>;
   readonly payload: Buffer;
@@ -16,7 +23,14 @@ export interface DecodedJws {
   readonly signature: Buffer;
 }
 
-/** Size and shape limits applied before and during parsing. */
+/**
+ * Size and shape limits applied before and during parsing.
+ *
+ * @example
+ * ```ts
+ * const limits: JwsLimits = { maxTokenBytes: 8192, maxJsonDepth: 16 };
+ * ```
+ */
 export interface JwsLimits {
   /** Longest token accepted, checked before anything is decoded. */
   readonly maxTokenBytes: number;
@@ -29,6 +43,12 @@ const MAX_KID_LENGTH = 1024;
 /**
  * Decodes UTF-8 strictly (RFC 8259 §8.1); invalid sequences give a string JSON.parse refuses
  * instead of silently becoming U+FFFD.
+ *
+ * @example
+ * ```ts
+ * utf8(Buffer.from('{"sub":"alice"}')); // '{"sub":"alice"}'
+ * utf8(Buffer.from([0x7b, 0xff, 0x7d])); // '\u0000'
+ * ```
  */
 export function utf8(bytes: Buffer): string {
   return isUtf8(bytes) ? bytes.toString('utf8') : '\u0000';
@@ -81,7 +101,15 @@ export function decodeCompactJws(
 // encoded text, frozen. The bound keeps a flood of distinct headers from growing memory.
 const MAX_CACHED_HEADERS = 64;
 
-/** A map for {@link decodeCompactJws} to keep decoded headers in. */
+/**
+ * A map for {@link decodeCompactJws} to keep decoded headers in.
+ *
+ * @example
+ * ```ts
+ * const headers = createHeaderCache();
+ * const jws = decodeCompactJws(token, limits, headers);
+ * ```
+ */
 export function createHeaderCache(): Map<string, Readonly<Record<string, unknown>>> {
   return new Map();
 }
@@ -190,7 +218,15 @@ function firstVerifying(
   throw new JwtGuardError('ERR_SIGNATURE_INVALID');
 }
 
-/** A verified JWS: header, payload bytes and the key that verified it. */
+/**
+ * A verified JWS: header, payload bytes and the key that verified it.
+ *
+ * @example
+ * ```ts
+ * const { header, payload }: VerifiedJws = await verifier.verify(compactJws);
+ * const document = JSON.parse(Buffer.from(payload).toString('utf8')) as unknown;
+ * ```
+ */
 export interface VerifiedJws {
   readonly header: Readonly<Record<string, unknown>>;
   readonly payload: Uint8Array;

@@ -15,7 +15,14 @@ import { ALGORITHMS, type Algorithm } from './algorithms.js';
 
 export { KeyObject };
 
-/** What key import needs to know about a key, without reading its material. */
+/**
+ * What key import needs to know about a key, without reading its material.
+ *
+ * @example
+ * ```ts
+ * const facts: KeyFacts = { kind: 'public', type: 'ec', curve: 'prime256v1', bits: undefined };
+ * ```
+ */
 export interface KeyFacts {
   readonly kind: 'public' | 'secret' | 'private';
   /** node:crypto key type: rsa, rsa-pss, ec, ed25519, ed448; `oct` for secrets. */
@@ -25,13 +32,39 @@ export interface KeyFacts {
   readonly bits: number | undefined;
 }
 
-/** Verifies one signature over one signing input; never throws. */
+/**
+ * Verifies one signature over one signing input; never throws.
+ *
+ * @example
+ * ```ts
+ * const check: SignatureCheck = createSignatureCheck('ES256', publicKey);
+ * check(signingInput, signature); // true or false
+ * ```
+ */
 export type SignatureCheck = (signingInput: Buffer, signature: Buffer) => boolean;
 
+/**
+ * Whether a value is a node:crypto `KeyObject` (rather than a PEM text or a JWK).
+ *
+ * @example
+ * ```ts
+ * isKeyObject(createSecretKey(secret)); // true
+ * isKeyObject({ kty: 'oct', k: secretBase64Url }); // false
+ * ```
+ */
 export function isKeyObject(value: unknown): value is KeyObject {
   return value instanceof KeyObject;
 }
 
+/**
+ * Reads the {@link KeyFacts} of a key.
+ *
+ * @example
+ * ```ts
+ * keyFacts(createSecretKey(randomBytes(32)));
+ * // { kind: 'secret', type: 'oct', curve: undefined, bits: 256 }
+ * ```
+ */
 export function keyFacts(key: KeyObject): KeyFacts {
   if (key.type === 'secret') {
     return { kind: 'secret', type: 'oct', curve: undefined, bits: (key.symmetricKeySize ?? 0) * 8 };
@@ -45,7 +78,14 @@ export function keyFacts(key: KeyObject): KeyFacts {
   };
 }
 
-/** Imports a JWK as a public or secret key; throws a plain Error on malformed input. */
+/**
+ * Imports a JWK as a public or secret key; throws a plain Error on malformed input.
+ *
+ * @example
+ * ```ts
+ * const key = keyFromJwk({ kty: 'EC', crv: 'P-256', x, y });
+ * ```
+ */
 export function keyFromJwk(jwk: Record<string, unknown>): KeyObject {
   if (jwk.kty === 'oct') {
     if (typeof jwk.k !== 'string' || !/^[A-Za-z0-9_-]+$/.test(jwk.k)) {
@@ -56,18 +96,40 @@ export function keyFromJwk(jwk: Record<string, unknown>): KeyObject {
   return createPublicKey({ key: jwk as JsonWebKey, format: 'jwk' });
 }
 
-/** Imports a PEM public key or X.509 certificate; throws a plain Error on anything else. */
+/**
+ * Imports a PEM public key or X.509 certificate; throws a plain Error on anything else.
+ *
+ * @example
+ * ```ts
+ * const key = keyFromPem(readFileSync('idp-certificate.pem', 'utf8'));
+ * ```
+ */
 export function keyFromPem(pem: string): KeyObject {
   if (/-----BEGIN CERTIFICATE-----/.test(pem)) return new X509Certificate(pem).publicKey;
   return createPublicKey({ key: pem, format: 'pem' });
 }
 
-/** Exports a public key as a JWK (for thumbprints and key identity). */
+/**
+ * Exports a public key as a JWK (for thumbprints and key identity).
+ *
+ * @example
+ * ```ts
+ * keyToJwk(publicKey); // { kty: 'EC', crv: 'P-256', x: '…', y: '…' }
+ * ```
+ */
 export function keyToJwk(key: KeyObject): Record<string, unknown> {
   return key.export({ format: 'jwk' });
 }
 
-/** Builds the fast signature check for one key and one algorithm. */
+/**
+ * Builds the fast signature check for one key and one algorithm.
+ *
+ * @example
+ * ```ts
+ * const check = createSignatureCheck('PS256', publicKey);
+ * const valid = check(signingInput, signature);
+ * ```
+ */
 export function createSignatureCheck(algorithm: Algorithm, key: KeyObject): SignatureCheck {
   const spec = ALGORITHMS[algorithm];
   switch (spec.family) {

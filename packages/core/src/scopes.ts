@@ -4,6 +4,12 @@ import { JwtGuardError } from './errors.js';
  * Where a token's scopes are read from. `scope` (RFC 9068 §2.2.3, RFC 8693 §4.2: one string,
  * space-separated) is the default; `scp` (Entra ID, Okta) and `permissions` (Auth0 RBAC) or
  * any other claim name are read when configured, as a string or an array of strings.
+ *
+ * @example
+ * ```ts
+ * const scopeClaim: ScopeClaim = 'scp';
+ * createGuard({ issuer, audience, scopeClaim });
+ * ```
  */
 export type ScopeClaim = 'scope' | 'scp' | 'permissions' | (string & {});
 

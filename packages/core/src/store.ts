@@ -2,7 +2,15 @@ import type { Claims } from './claims.js';
 import { systemClock, type Clock } from './clock.js';
 import { ConfigurationError } from './errors.js';
 
-/** A moment: a NumericDate (seconds since the epoch, like `exp`) or a Date. */
+/**
+ * A moment: a NumericDate (seconds since the epoch, like `exp`) or a Date.
+ *
+ * @example
+ * ```ts
+ * await store.revokeToken({ jti: auth.claims.jti!, expiresAt: auth.claims.exp! });
+ * await store.revokeSubject({ sub: 'alice', issuedBefore: new Date() });
+ * ```
+ */
 export type Instant = number | Date;
 
 /**
@@ -43,7 +51,18 @@ export interface TokenStore {
   readonly clockToleranceSeconds?: number;
 }
 
-/** Options of {@link createMemoryStore}. */
+/**
+ * Options of {@link createMemoryStore}.
+ *
+ * @example
+ * ```ts
+ * // For a guard with maxLifetimeSeconds: 3600 and clockToleranceSeconds: 30.
+ * const options: MemoryStoreOptions = {
+ *   subjectRevocationTtlSeconds: 3600,
+ *   clockToleranceSeconds: 30,
+ * };
+ * ```
+ */
 export interface MemoryStoreOptions {
   /** Most entries kept (token revocations, subject revocations, one-time keys); default 100000. */
   readonly maxEntries?: number;
@@ -124,7 +143,15 @@ function checkString(name: string, value: unknown): string {
 // names two principals (or tokens). An issuer-less revocation applies at every issuer.
 const scopedKey = (id: string, iss: string | undefined): string => `${iss ?? ''}\u0000${id}`;
 
-/** The embedded store, with its entry count for monitoring. */
+/**
+ * The embedded store, with its entry count for monitoring.
+ *
+ * @example
+ * ```ts
+ * const store: MemoryTokenStore = createMemoryStore();
+ * setInterval(() => metrics.gauge('token_store.entries', store.size), 60_000);
+ * ```
+ */
 export interface MemoryTokenStore extends TokenStore {
   /** Entries held now: revocations and one-time keys. */
   readonly size: number;

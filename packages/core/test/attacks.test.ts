@@ -9,8 +9,6 @@ import {
   type ErrorCode,
   type GuardEvent,
   type GuardOptions,
-  type KeySource,
-  type VerificationKey,
 } from '@jwt-guard/core';
 import {
   b64url,
@@ -136,12 +134,6 @@ describe('HS256 signed with the public key as the HMAC secret (CVE-2016-10555 cl
         await expectRefusal(withHmac.verify(forge(hmac.kid)), 'ERR_SIGNATURE_INVALID');
       });
     });
-
-    it('a public key with only HS256 allowed is a configuration error, not an HMAC secret', () => {
-      expect(() => guardWith({ keys: key.publicPem as string, algorithms: ['HS256'] })).toThrow(
-        expect.objectContaining({ name: 'ConfigurationError' }),
-      );
-    });
   });
 });
 
@@ -260,32 +252,6 @@ describe('iss matches exactly (never an element of an attacker array, never a pr
   });
 });
 
-describe('the payload must be a JSON object', () => {
-  const guard = guardWith();
-  const header = JSON.stringify({ alg: 'ES256', typ: 'at+jwt', kid: keys.ES256.kid });
-  const sign = (payload: string): string =>
-    signRaw(header, payload, { alg: 'ES256', key: keys.ES256.signingKey });
-
-  it.each([
-    ['an array of claims', `[${claimsJson()}]`],
-    ['an empty array', '[]'],
-    ['null', 'null'],
-    ['a number', '42'],
-    ['a string', JSON.stringify(claimsJson())],
-    ['true', 'true'],
-    ['empty', ''],
-    ['not JSON', '{"iss":'],
-  ])('%s → ERR_TOKEN_MALFORMED', async (_name, payload) => {
-    await expectRefusal(guard.verify(sign(payload)), 'ERR_TOKEN_MALFORMED');
-  });
-
-  it('bytes that are not UTF-8 → ERR_TOKEN_MALFORMED', async () => {
-    const input = `${b64url(header)}.${b64url(Buffer.from([0x7b, 0xff, 0xfe, 0x7d]))}`;
-    const token = `${input}.${b64url(signBytes('ES256', keys.ES256.signingKey, input))}`;
-    await expectRefusal(guard.verify(token), 'ERR_TOKEN_MALFORMED');
-  });
-});
-
 describe('NumericDates are finite JSON numbers (raw JSON text)', () => {
   const guard = guardWith();
   const header = JSON.stringify({ alg: 'ES256', typ: 'at+jwt', kid: keys.ES256.kid });
@@ -343,83 +309,6 @@ describe('NumericDates are finite JSON numbers (raw JSON text)', () => {
 
   it('a negative exp → ERR_TOKEN_EXPIRED', async () => {
     await expectRefusal(guard.verify(tokenWith({ exp: '-1' })), 'ERR_TOKEN_EXPIRED');
-  });
-});
-
-describe('a custom keySource that hands out no usable key', () => {
-  const token = mint.sign(keys.ES256);
-  const guardOver = (select: KeySource['select']) =>
-    guardWith({
-      keys: undefined,
-      keySource: { select, has: () => true, hydrate: () => Promise.resolve() },
-    });
-  // Custom sources may answer synchronously or with a promise; both must be held to the rules.
-  const answers: [string, (value: unknown) => ReturnType<KeySource['select']>][] = [
-    ['synchronously', (value) => value as VerificationKey[]],
-    ['asynchronously', (value) => Promise.resolve(value as VerificationKey[])],
-  ];
-
-  describe.each(answers)('answering %s', (_how, answer) => {
-    it.each([
-      ['[]', []],
-      ['undefined', undefined],
-      ['null', null],
-    ])('with %s → ERR_KEY_NOT_FOUND', async (_name, value) => {
-      const error = await refusalOf(guardOver(() => answer(value)).verify(token));
-      expect(error.cause).toBeUndefined();
-      expect({ code: error.code, status: error.status }).toEqual({
-        code: 'ERR_KEY_NOT_FOUND',
-        status: 401,
-      });
-    });
-
-    // A defective source reads as "no key verified", never as a crash relabelled by the
-    // guard's safety net (a TypeError in `cause`).
-    it.each([
-      ['[undefined]', [undefined]],
-      ['[null]', [null]],
-      ['[{}] (no verify method)', [{}]],
-    ])('with %s → ERR_SIGNATURE_INVALID, no TypeError inside', async (_name, value) => {
-      const error = await refusalOf(guardOver(() => answer(value)).verify(token));
-      expect(error.cause).toBeUndefined();
-      expect({ code: error.code, status: error.status }).toEqual({
-        code: 'ERR_SIGNATURE_INVALID',
-        status: 401,
-      });
-    });
-
-    // A JavaScript user who writes `async verify()` hands core a Promise: truthy, whatever
-    // it resolves to. Only a literal `true` may count as a verified signature.
-    it('with a key whose verify returns a Promise of false → never accepted', async () => {
-      const asyncKey = {
-        kid: keys.ES256.kid,
-        algorithms: ['ES256'],
-        verify: () => Promise.resolve(false),
-      };
-      await expectRefusal(
-        guardOver(() => answer([asyncKey])).verify(token),
-        'ERR_SIGNATURE_INVALID',
-      );
-    });
-  });
-
-  // DESIGN.md: a key-source outage is a 503, never a 401 and never a 500, also when the
-  // source is the user's own (a secrets manager whose client throws a plain Error).
-  it.each([
-    [
-      'throwing',
-      () => {
-        throw new Error('secrets manager unreachable');
-      },
-    ],
-    ['rejecting', () => Promise.reject(new Error('secrets manager unreachable'))],
-  ])('%s a plain Error → 503 ERR_KEYS_UNAVAILABLE', async (_how, select) => {
-    const error = await refusalOf(guardOver(select).verify(token));
-    expect({ code: error.code, status: error.status, headers: error.headers }).toEqual({
-      code: 'ERR_KEYS_UNAVAILABLE',
-      status: 503,
-      headers: {},
-    });
   });
 });
 
@@ -494,19 +383,6 @@ describe('signature encodings and weak keys', () => {
   describe('RSA under 2048 bits', () => {
     const weak = createTestKey('RS256', { kid: 'weak-1024', rsaBits: 1024 });
 
-    it.each([
-      ['JWK', weak.jwk],
-      ['PEM', weak.publicPem as string],
-      ['KeyObject', weak.verificationKey],
-    ])('as a static %s → ConfigurationError at construction', (_form, key) => {
-      expect(() => guardWith({ keys: key as GuardOptions['keys'] })).toThrow(
-        expect.objectContaining({
-          name: 'ConfigurationError',
-          message: expect.stringContaining('2048'),
-        }),
-      );
-    });
-
     it('in a remote JWKS is skipped with an event, and its tokens find no key', async () => {
       const server = await startKeyServer({ keys: [weak, keys.ES256] });
       try {
@@ -528,147 +404,6 @@ describe('signature encodings and weak keys', () => {
         await server.close();
       }
     });
-  });
-});
-
-describe('duplicate JSON members and nesting depth (RFC 7515 §5.2, RFC 7519 §4)', () => {
-  const guard = guardWith();
-  const es256 = { alg: 'ES256', key: keys.ES256.signingKey };
-  const header = JSON.stringify({ alg: 'ES256', typ: 'at+jwt', kid: keys.ES256.kid });
-  const claims = claimsJson().slice(1, -1);
-
-  it.each([
-    ['two alg', `{"alg":"none","alg":"ES256","kid":"${keys.ES256.kid}"}`],
-    ['alg and \\u0061lg', `{"alg":"ES256","\\u0061lg":"ES256","kid":"${keys.ES256.kid}"}`],
-    ['two kid', `{"alg":"ES256","kid":"x","kid":"${keys.ES256.kid}"}`],
-  ])('header with %s → ERR_TOKEN_MALFORMED', async (_name, raw) => {
-    await expectRefusal(guard.verify(signRaw(raw, claimsJson(), es256)), 'ERR_TOKEN_MALFORMED');
-  });
-
-  it.each([
-    ['two sub', `{"sub":"admin",${claims}}`],
-    ['sub and \\u0073ub', `{"\\u0073ub":"admin",${claims}}`],
-    ['two aud', `{"aud":"https://other.example/",${claims}}`],
-    ['a duplicate inside a nested object', `{${claims},"ext":{"role":"user","role":"admin"}}`],
-  ])('payload with %s → ERR_TOKEN_MALFORMED', async (_name, raw) => {
-    await expectRefusal(guard.verify(signRaw(header, raw, es256)), 'ERR_TOKEN_MALFORMED');
-  });
-
-  it('the same member name in sibling objects is not a duplicate', async () => {
-    const raw = `{${claims},"a":{"role":"user"},"b":{"role":"admin"}}`;
-    await expect(guard.verify(signRaw(header, raw, es256))).resolves.toBeDefined();
-  });
-
-  // The claims object is depth 1; `x` adds `levels` arrays below it.
-  const nested = (levels: number): string =>
-    `{${claims},"x":${'['.repeat(levels)}${']'.repeat(levels)}}`;
-
-  it('nesting up to maxJsonDepth (16) is accepted, one deeper is malformed', async () => {
-    await expect(guard.verify(signRaw(header, nested(15), es256))).resolves.toBeDefined();
-    await expectRefusal(guard.verify(signRaw(header, nested(16), es256)), 'ERR_TOKEN_MALFORMED');
-    await expectRefusal(guard.verify(signRaw(header, nested(1000), es256)), 'ERR_TOKEN_MALFORMED');
-  });
-
-  it('a deep header is malformed too, and maxJsonDepth is configurable', async () => {
-    const deepHeader = `{"alg":"ES256","kid":"${keys.ES256.kid}","x":${'{"a":'.repeat(16)}1${'}'.repeat(16)}}`;
-    await expectRefusal(
-      guard.verify(signRaw(deepHeader, claimsJson(), es256)),
-      'ERR_TOKEN_MALFORMED',
-    );
-    const shallow = guardWith({ maxJsonDepth: 3 });
-    await expect(shallow.verify(signRaw(header, nested(2), es256))).resolves.toBeDefined();
-    await expectRefusal(shallow.verify(signRaw(header, nested(3), es256)), 'ERR_TOKEN_MALFORMED');
-  });
-});
-
-describe('compact serialization is strict (RFC 7515 §7.1, RFC 4648 §5)', () => {
-  const guard = guardWith();
-
-  // Mints tokens (varying a header member and a claim; ES256 signatures are randomized)
-  // until one segment has the property a variant needs.
-  function tokenWhere(segment: 0 | 1 | 2, wanted: (text: string) => boolean): string {
-    for (let n = 0; n < 500; n++) {
-      // '>>>' and '???' encode to '-' and '_' once aligned on a 3-byte boundary.
-      const text = `${'x'.repeat(n % 3)}>>>???`;
-      const token = mint.sign(keys.ES256, { n: text }, { header: { n: text } });
-      if (wanted(token.split('.')[segment] as string)) return token;
-    }
-    throw new Error('no token with the wanted segment');
-  }
-
-  const unaligned = (text: string): boolean => text.length % 4 !== 0;
-  const variants: [string, (text: string) => boolean, (text: string) => string][] = [
-    ['padding', unaligned, (t) => t + '='.repeat(4 - (t.length % 4))],
-    ['+ and / for - and _', (t) => /[-_]/.test(t), (t) => t.replace(/-/g, '+').replace(/_/g, '/')],
-    ['a space inside', () => true, (t) => `${t.slice(0, 4)} ${t.slice(4)}`],
-    ['a newline inside', () => true, (t) => `${t.slice(0, 4)}\n${t.slice(4)}`],
-    [
-      'non-zero unused trailing bits',
-      unaligned,
-      (t) => {
-        const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
-        return t.slice(0, -1) + alphabet[alphabet.indexOf(t.slice(-1)) | 1];
-      },
-    ],
-  ];
-
-  describe.each([
-    ['header', 0],
-    ['payload', 1],
-    ['signature', 2],
-  ] as const)('%s segment', (_name, segment) => {
-    it.each(variants)('with %s → ERR_TOKEN_MALFORMED', async (_variant, wanted, alter) => {
-      const token = tokenWhere(segment, wanted);
-      await expect(guard.verify(token)).resolves.toBeDefined();
-      const original = token.split('.')[segment] as string;
-      const altered = alter(original);
-      // Node's decoder reads both to the same bytes: only a strict decoder tells them apart.
-      expect(Buffer.from(altered, 'base64url')).toEqual(Buffer.from(original, 'base64url'));
-      await expectRefusal(
-        guard.verify(replaceSegment(token, segment, altered)),
-        'ERR_TOKEN_MALFORMED',
-      );
-    });
-  });
-
-  it.each([
-    ['two segments', (t: string) => t.slice(0, t.lastIndexOf('.'))],
-    ['four segments', (t: string) => `${t}.${t.split('.')[2]}`],
-    ['five segments (JWE shape)', (t: string) => `${t}.AAAA.AAAA`],
-    ['an empty header', (t: string) => replaceSegment(t, 0, '')],
-    ['an empty payload', (t: string) => replaceSegment(t, 1, '')],
-    ['one segment', (t: string) => t.replace(/\./g, '')],
-  ])('%s → ERR_TOKEN_MALFORMED', async (_name, alter) => {
-    await expectRefusal(guard.verify(alter(mint.sign(keys.ES256))), 'ERR_TOKEN_MALFORMED');
-  });
-
-  it('a token over 8 KiB is refused before parsing (its header is not even JSON)', async () => {
-    const garbageOfLength = (length: number): string => {
-      const head = b64url('{not json');
-      return `${head}.${'A'.repeat(length - head.length - 6)}.AAAA`;
-    };
-    expect(garbageOfLength(8193)).toHaveLength(8193);
-    await expectRefusal(guard.verify(garbageOfLength(8193)), 'ERR_TOKEN_TOO_LARGE');
-    await expectRefusal(
-      guard.authenticate(bearerRequest(garbageOfLength(100_000))),
-      'ERR_TOKEN_TOO_LARGE',
-    );
-    // At the limit the same text is parsed, and found malformed.
-    await expectRefusal(guard.verify(garbageOfLength(8192)), 'ERR_TOKEN_MALFORMED');
-  });
-});
-
-describe('crit and b64 (RFC 7515 §4.1.11, RFC 7797)', () => {
-  const guard = guardWith();
-
-  it.each([
-    ['crit naming a claim', { crit: ['exp'], exp: now + 60 }],
-    ['crit empty', { crit: [] }],
-    ['crit with b64 false', { crit: ['b64'], b64: false }],
-    ['b64 false alone', { b64: false }],
-    ['b64 as a string', { b64: 'false' }],
-  ])('%s → ERR_HEADER_INVALID', async (_name, header) => {
-    await expectRefusal(guard.verify(mint.sign(keys.ES256, {}, { header })), 'ERR_HEADER_INVALID');
   });
 });
 

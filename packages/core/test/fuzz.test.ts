@@ -305,65 +305,6 @@ describe('a mutated token is never accepted', () => {
   });
 });
 
-// RFC 4648 §5 with the §3.5 canonical rule, written as plainly as possible: the reference the
-// guard's one-pass decoder must agree with on every string.
-function isCanonicalReference(segment: string): boolean {
-  if (!/^[A-Za-z0-9_-]*$/.test(segment) || segment.length % 4 === 1) return false;
-  const unusedBits = [0, 0, 4, 2][segment.length % 4] as number;
-  const last = BASE64URL.indexOf(segment.slice(-1));
-  return unusedBits === 0 || (last & ((1 << unusedBits) - 1)) === 0;
-}
-
-describe('base64url segments', () => {
-  const [header, payload] = segments(originals[1] as string);
-
-  it('a signature segment is refused as malformed exactly when it is not canonical base64url', async () => {
-    const signature = fc.oneof(
-      fc.string({ unit: base64urlChar, minLength: 1, maxLength: 90 }),
-      fc.string({ unit: character, minLength: 1, maxLength: 90 }).filter((s) => !s.includes('.')),
-    );
-    await fc.assert(
-      fc.asyncProperty(signature, async (sig) => {
-        const error = await refusalOf(guard.verify(`${header}.${payload}.${sig}`));
-        expect(error.code).toBe(
-          isCanonicalReference(sig) ? 'ERR_SIGNATURE_INVALID' : 'ERR_TOKEN_MALFORMED',
-        );
-      }),
-      { ...runs, numRuns: 2000 },
-    );
-  });
-
-  it('a payload segment decodes to exactly the bytes that were signed', async () => {
-    const payloadGuard = createGuard({
-      issuer,
-      audience,
-      clock,
-      keys: keys.ES256.jwk,
-      cache: false,
-    });
-    const claims = fc.dictionary(
-      fc.string({ unit: base64urlChar, minLength: 1, maxLength: 8 }),
-      fc.oneof(fc.string({ unit: 'binary', maxLength: 40 }), fc.integer()),
-      { maxKeys: 6 },
-    );
-    await fc.assert(
-      fc.asyncProperty(claims, async (extra) => {
-        const token = mint.sign(keys.ES256, { ...extra, scope: 'read:items' });
-        // A guard of its own: the shared one must accept nothing but the originals.
-        const auth = await payloadGuard.verify(token).catch((error: unknown) => error);
-        const signed = decodeJson(segments(token)[1]);
-        if (isJwtGuardError(auth)) {
-          // Lone surrogates and duplicate-looking names are refused on purpose, never garbled.
-          expect(['ERR_CLAIM_INVALID', 'ERR_TOKEN_MALFORMED']).toContain(auth.code);
-          return;
-        }
-        expect((auth as { claims: unknown }).claims).toEqual(signed);
-      }),
-      runs,
-    );
-  });
-});
-
 describe('Authorization header parsing', () => {
   const scheme = fc.oneof(
     fc.constantFrom('Bearer', 'bearer', 'BEARER', 'Basic', 'DPoP', 'Bearer:', ''),

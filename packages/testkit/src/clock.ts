@@ -15,6 +15,16 @@ export interface TestClock {
   advanceSeconds(seconds: number): void;
 }
 
+/**
+ * Creates a {@link TestClock} standing at `start` (default 2030-01-01T00:00:00Z) until moved.
+ *
+ * @example
+ * ```ts
+ * const clock = createTestClock();
+ * const guard = createGuard({ issuer, audience, clock });
+ * clock.set('2030-06-01T00:00:00Z');
+ * ```
+ */
 export function createTestClock(start: number | string | Date = '2030-01-01T00:00:00Z'): TestClock {
   let now = new Date(start).getTime();
   return {

@@ -28,7 +28,14 @@ import {
 // body = `{ code: err.code }`). The matrix reads the code from that body. The frameworks' own
 // default error rendering is each adapter's separate test.
 
-/** What guards a standard route, named after the adapters' functions. */
+/**
+ * What guards a standard route, named after the adapters' functions.
+ *
+ * @example
+ * ```ts
+ * const rule: ConformanceRule = { kind: 'anyScope', scopes: ['reports:read', 'admin'] };
+ * ```
+ */
 export type ConformanceRule =
   /** Mounted so that the guard never runs: Express, `app.get()` before `app.use(jwtGuard())`;
    * Koa, a router used before the guard whose handler does not call `next()`; NestJS, `@Public()`. */
@@ -44,7 +51,18 @@ export type ConformanceRule =
   /** `requireOneTimeToken()`. */
   | { readonly kind: 'oneTime' };
 
-/** One standard route. */
+/**
+ * One standard route.
+ *
+ * @example
+ * ```ts
+ * const route: ConformanceRoute = {
+ *   method: 'GET',
+ *   path: '/tenant',
+ *   rule: { kind: 'claim', claim: 'tenant', value: 'acme' },
+ * };
+ * ```
+ */
 export interface ConformanceRoute {
   readonly method: 'GET' | 'POST' | 'DELETE';
   readonly path: string;
@@ -150,12 +168,26 @@ export function renderConformanceError(error: unknown): {
   };
 }
 
-/** The part of a TokenStore the matrix uses (structural: the testkit does not depend on core). */
+/**
+ * The part of a TokenStore the matrix uses (structural: the testkit does not depend on core).
+ *
+ * @example
+ * ```ts
+ * const store: ConformanceStore = createMemoryStore({ clock });
+ * ```
+ */
 export interface ConformanceStore {
   revokeToken(revocation: { readonly jti: string; readonly expiresAt: number }): Promise<void>;
 }
 
-/** Options of {@link createConformanceEnv}. */
+/**
+ * Options of {@link createConformanceEnv}.
+ *
+ * @example
+ * ```ts
+ * const options: ConformanceEnvOptions = { createStore: (clock) => createMemoryStore({ clock }) };
+ * ```
+ */
 export interface ConformanceEnvOptions {
   /** The store the revocation rows use, e.g. `(clock) => createMemoryStore({ clock })`. */
   readonly createStore: (clock: TestClock) => ConformanceStore;
@@ -165,6 +197,12 @@ export interface ConformanceEnvOptions {
  * What the rows need: a key server publishing every asymmetric algorithm's key (found by
  * discovery), a second one that is down, a frozen clock, a store and a token factory. Made
  * synchronously, so `conformanceCases(env)` can feed `it.each`; `start()` in `beforeAll`.
+ *
+ * @example
+ * ```ts
+ * const guard = createGuard(env.options({ realm: 'items-api' }) as GuardOptions);
+ * await guard.verify(env.token({ scope: 'read:items' }));
+ * ```
  */
 export interface ConformanceEnv {
   readonly clock: TestClock;
@@ -229,7 +267,18 @@ export function createConformanceEnv(options: ConformanceEnvOptions): Conformanc
   };
 }
 
-/** A request as sent: raw header pairs, so a header can be repeated. */
+/**
+ * A request as sent: raw header pairs, so a header can be repeated.
+ *
+ * @example
+ * ```ts
+ * const request: ConformanceRequest = {
+ *   method: 'GET',
+ *   path: '/me',
+ *   headers: ['Authorization', `Bearer ${a}`, 'Authorization', `Bearer ${b}`],
+ * };
+ * ```
+ */
 export interface ConformanceRequest {
   readonly method: 'GET' | 'POST' | 'DELETE';
   readonly path: string;
@@ -251,7 +300,18 @@ export interface ConformanceTarget {
   readonly origin: string;
 }
 
-/** The exact answer: a 200 with its body, or a refusal with its code and challenge. */
+/**
+ * The exact answer: a 200 with its body, or a refusal with its code and challenge.
+ *
+ * @example
+ * ```ts
+ * const expired: ConformanceExpectation = {
+ *   status: 401,
+ *   code: 'ERR_TOKEN_EXPIRED',
+ *   challenge: 'Bearer error="invalid_token", error_description="The access token expired"',
+ * };
+ * ```
+ */
 export type ConformanceExpectation =
   | { readonly status: 200; readonly body: unknown }
   | {
@@ -261,13 +321,36 @@ export type ConformanceExpectation =
       readonly challenge: string | null;
     };
 
-/** One request of a row and its answer. Tokens are minted when the row runs. */
+/**
+ * One request of a row and its answer. Tokens are minted when the row runs.
+ *
+ * @example
+ * ```ts
+ * const step: ConformanceStep = {
+ *   request: () => ({ method: 'GET', path: '/health', headers: [] }),
+ *   expect: { status: 200, body: { anonymous: true } },
+ * };
+ * ```
+ */
 export interface ConformanceStep {
   readonly request: (target: ConformanceTarget) => ConformanceRequest;
   readonly expect: ConformanceExpectation;
 }
 
-/** One row of the matrix: guard options, optional preparation, one or more requests. */
+/**
+ * One row of the matrix: guard options, optional preparation, one or more requests.
+ *
+ * @example
+ * ```ts
+ * const row: ConformanceCase = {
+ *   name: 'a revoked token → 401 ERR_TOKEN_REVOKED',
+ *   options: () => env.options({ store: env.store }),
+ *   before: () =>
+ *     env.store.revokeToken({ jti: 'j-1', expiresAt: env.clock.nowSeconds() + 900 }),
+ *   steps: [{ request: () => me(env.token({ jti: 'j-1' })), expect: revoked }],
+ * };
+ * ```
+ */
 export interface ConformanceCase {
   readonly name: string;
   readonly options: () => Record<string, unknown>;

@@ -1,4 +1,12 @@
-/** What a listener has received so far, and a way to wait for what comes next. */
+/**
+ * What a listener has received so far, and a way to wait for what comes next.
+ *
+ * @example
+ * ```ts
+ * const recorder: EventRecorder<GuardEvent> = createEventRecorder();
+ * expect(recorder.ofType('token.rejected').map((e) => e.code)).toEqual(['ERR_TOKEN_EXPIRED']);
+ * ```
+ */
 export interface EventRecorder<E extends { readonly type: string }> {
   readonly events: E[];
   /** Pass this as the listener (e.g. a guard's `onEvent`). */

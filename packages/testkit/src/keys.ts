@@ -1,6 +1,14 @@
 import { createSecretKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 
-/** Every algorithm the guard verifies. */
+/**
+ * Every algorithm the guard verifies.
+ *
+ * @example
+ * ```ts
+ * const algorithms: readonly TestAlgorithm[] = ['RS256', 'ES256', 'EdDSA', 'HS256'];
+ * createGuard({ issuer, audience, algorithms, keys: algorithms.map((alg) => keys[alg].jwk) });
+ * ```
+ */
 export type TestAlgorithm =
   | 'RS256'
   | 'RS384'
@@ -16,6 +24,16 @@ export type TestAlgorithm =
   | 'HS384'
   | 'HS512';
 
+/**
+ * Every {@link TestAlgorithm}.
+ *
+ * @example
+ * ```ts
+ * it.each(ALL_ALGORITHMS)('%s tokens verify', async (alg) => {
+ *   await expect(guard.verify(mint.sign(keys[alg]))).resolves.toBeDefined();
+ * });
+ * ```
+ */
 export const ALL_ALGORITHMS: readonly TestAlgorithm[] = [
   'RS256',
   'RS384',
@@ -32,11 +50,27 @@ export const ALL_ALGORITHMS: readonly TestAlgorithm[] = [
   'HS512',
 ];
 
+/**
+ * The algorithms with a public key (every one but HS*): those a JWKS can publish.
+ *
+ * @example
+ * ```ts
+ * const server = await startKeyServer({ keys: ASYMMETRIC_ALGORITHMS.map((alg) => keys[alg]) });
+ * ```
+ */
 export const ASYMMETRIC_ALGORITHMS: readonly TestAlgorithm[] = ALL_ALGORITHMS.filter(
   (a) => !a.startsWith('HS'),
 );
 
-/** A signing key for tests: the private half signs, the public half (or secret) verifies. */
+/**
+ * A signing key for tests: the private half signs, the public half (or secret) verifies.
+ *
+ * @example
+ * ```ts
+ * const key: TestKey = createTestKey('RS256', { kid: 'rotated' });
+ * createGuard({ issuer, audience, keys: key.publicPem! });
+ * ```
+ */
 export interface TestKey {
   readonly alg: TestAlgorithm;
   readonly kid: string;
@@ -127,7 +161,14 @@ export function testKeys(): Readonly<Record<TestAlgorithm, TestKey>> {
   return Object.fromEntries(shared) as Record<TestAlgorithm, TestKey>;
 }
 
-/** A JWKS document holding the public JWKs of the given keys. */
+/**
+ * A JWKS document holding the public JWKs of the given keys.
+ *
+ * @example
+ * ```ts
+ * createGuard({ issuer, audience, keys: jwksOf([keys.ES256, keys.RS256]) });
+ * ```
+ */
 export function jwksOf(keys: readonly TestKey[]): { keys: Record<string, unknown>[] } {
   return { keys: keys.map((key) => ({ ...key.jwk })) };
 }

@@ -1,7 +1,15 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 
-/** A child Node process spoken to in JSON lines: commands on stdin, messages on stdout. */
+/**
+ * A child Node process spoken to in JSON lines: commands on stdin, messages on stdout.
+ *
+ * @example
+ * ```ts
+ * const api: JsonLineProcess = startJsonLineProcess(fixture, { REDIS_URL });
+ * const { pid } = await api.next<{ pid: number }>('ready', 30_000);
+ * ```
+ */
 export interface JsonLineProcess {
   /** Writes one command line. */
   send(command: Record<string, unknown>): void;

@@ -192,7 +192,15 @@ async function killServer(server: ServerProcess | undefined): Promise<void> {
 
 const EPHEMERAL = ['--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
 
-/** A `redis-server` of a test's own, to stop and start at will. */
+/**
+ * A `redis-server` of a test's own, to stop and start at will.
+ *
+ * @example
+ * ```ts
+ * const client = new Redis(redis.url, { enableOfflineQueue: false });
+ * afterAll(() => redis.stop());
+ * ```
+ */
 export interface RedisServerProcess {
   readonly port: number;
   /** `redis://127.0.0.1:<port>`. */
@@ -237,7 +245,15 @@ export async function startRedisServer(): Promise<RedisServerProcess> {
   };
 }
 
-/** A local Redis Cluster of a test's own. */
+/**
+ * A local Redis Cluster of a test's own.
+ *
+ * @example
+ * ```ts
+ * const store = createRedisStore({ client: new Cluster([...cluster.nodes]) });
+ * afterAll(() => cluster.stop());
+ * ```
+ */
 export interface RedisClusterProcess {
   /** The masters, as ioredis `Cluster` startup nodes. */
   readonly nodes: readonly { readonly host: string; readonly port: number }[];
@@ -315,7 +331,15 @@ export async function startRedisCluster(): Promise<RedisClusterProcess> {
   return { nodes, stop };
 }
 
-/** A Redis master and a Sentinel watching it, of a test's own. */
+/**
+ * A Redis master and a Sentinel watching it, of a test's own.
+ *
+ * @example
+ * ```ts
+ * await sentinel.master.stop(); // no replica: an outage the Sentinel cannot fail over
+ * afterAll(() => sentinel.stop());
+ * ```
+ */
 export interface RedisSentinelProcess {
   /** The master set's name, as ioredis's `name` option. */
   readonly name: string;

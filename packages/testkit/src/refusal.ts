@@ -1,6 +1,13 @@
 /**
  * The public shape of a guard refusal, as tests read it. Structural on purpose: the testkit
  * does not depend on core, and a refusal must be recognizable across duplicate installs.
+ *
+ * @example
+ * ```ts
+ * const refusal: Refusal = await refusalOf(guard.verify(token));
+ * expect(refusal.status).toBe(401);
+ * expect(refusal.headers['WWW-Authenticate']).toMatch(/^Bearer error="invalid_token"/);
+ * ```
  */
 export interface Refusal extends Error {
   readonly code: string;

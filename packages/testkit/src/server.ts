@@ -2,7 +2,15 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo, Socket } from 'node:net';
 import { jwksOf, type TestKey } from './keys.js';
 
-/** A failure the key server can be switched into. */
+/**
+ * A failure the key server can be switched into.
+ *
+ * @example
+ * ```ts
+ * const fault: KeyServerFault = { kind: 'slow', delayMs: 6000 };
+ * server.setFault(fault);
+ * ```
+ */
 export type KeyServerFault =
   /** The connection is dropped without an answer. */
   | { readonly kind: 'down' }
@@ -17,7 +25,18 @@ export type KeyServerFault =
   /** Answers with this status and an error body. */
   | { readonly kind: 'status'; readonly status: number };
 
-/** Options of {@link startKeyServer}. */
+/**
+ * Options of {@link startKeyServer}.
+ *
+ * @example
+ * ```ts
+ * const options: KeyServerOptions = {
+ *   keys: [keys.ES256],
+ *   issuerPath: '/tenant-a',
+ *   discovery: 'oauth',
+ * };
+ * ```
+ */
 export interface KeyServerOptions {
   /** Keys to publish (public halves), or a raw JWKS document. */
   readonly keys?: readonly TestKey[] | { keys: unknown[] };
@@ -31,7 +50,15 @@ export interface KeyServerOptions {
   readonly faultScope?: 'all' | 'jwks' | 'metadata';
 }
 
-/** A running in-process JWKS and discovery server on 127.0.0.1. */
+/**
+ * A running in-process JWKS and discovery server on 127.0.0.1.
+ *
+ * @example
+ * ```ts
+ * server.setKeys([keys.ES256, keys.RS256]);
+ * await expect(guard.verify(mint.sign(keys.RS256))).resolves.toBeDefined();
+ * ```
+ */
 export interface KeyServer {
   /** `http://127.0.0.1:<port>`. */
   readonly origin: string;

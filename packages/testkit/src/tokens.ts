@@ -3,7 +3,14 @@ import type { TestAlgorithm, TestKey } from './keys.js';
 
 const HASH: Record<string, string> = { '256': 'sha256', '384': 'sha384', '512': 'sha512' };
 
-/** base64url of a string or bytes, without padding. */
+/**
+ * base64url of a string or bytes, without padding.
+ *
+ * @example
+ * ```ts
+ * b64url('{"alg":"none"}'); // 'eyJhbGciOiJub25lIn0'
+ * ```
+ */
 export function b64url(input: string | Uint8Array): string {
   return Buffer.from(input).toString('base64url');
 }
@@ -11,6 +18,12 @@ export function b64url(input: string | Uint8Array): string {
 /**
  * Signs a signing input the way JWS does for `alg`, with the given key. `der: true` gives a
  * DER ECDSA signature instead of raw r‖s (for the DER-refusal tests).
+ *
+ * @example
+ * ```ts
+ * const input = `${b64url(header)}.${b64url(payload)}`;
+ * const token = `${input}.${b64url(signBytes('ES256', keys.ES256.signingKey, input))}`;
+ * ```
  */
 export function signBytes(
   alg: string,
@@ -44,7 +57,19 @@ export function signBytes(
   }
 }
 
-/** Options of {@link signJwt}. */
+/**
+ * Options of {@link signJwt}.
+ *
+ * @example
+ * ```ts
+ * // HS256 over the public key's PEM: the algorithm-confusion forgery.
+ * const forged: SignOptions = {
+ *   header: { alg: 'HS256' },
+ *   signingKey: createSecretKey(Buffer.from(keys.RS256.publicPem!)),
+ * };
+ * signJwt(keys.RS256, claims, forged);
+ * ```
+ */
 export interface SignOptions {
   /** Replaces or adds header members; `undefined` values remove the default member. */
   readonly header?: Record<string, unknown>;
@@ -85,6 +110,12 @@ export function signJwt(key: TestKey, payload: unknown, options: SignOptions = {
 /**
  * Assembles a compact JWS from raw header and payload JSON texts (verbatim), signed with
  * `key` under `alg`; `alg: 'none'` gives an empty signature.
+ *
+ * @example
+ * ```ts
+ * const es256 = { alg: 'ES256', key: keys.ES256.signingKey };
+ * signRaw('{"alg":"none","alg":"ES256"}', JSON.stringify(claims), es256);
+ * ```
  */
 export function signRaw(
   headerJson: string,
@@ -96,7 +127,20 @@ export function signRaw(
   return `${input}.${b64url(signBytes(signer.alg, signer.key, input, { der: signer.der ?? false }))}`;
 }
 
-/** Claims of a well-formed access token, relative to a time in seconds. */
+/**
+ * Claims of a well-formed access token, relative to a time in seconds.
+ *
+ * @example
+ * ```ts
+ * const input: AccessTokenClaimsInput = {
+ *   issuer,
+ *   audience,
+ *   nowSeconds: clock.nowSeconds(),
+ *   lifetimeSeconds: 60,
+ *   extra: { tenant: 'acme' },
+ * };
+ * ```
+ */
 export interface AccessTokenClaimsInput {
   readonly issuer: string;
   readonly audience: string | readonly string[];
@@ -162,7 +206,14 @@ export function createTokenFactory(defaults: {
   return { claims, sign: (key, extra, options) => signJwt(key, claims(extra), options) };
 }
 
-/** Replaces one segment (0 header, 1 payload, 2 signature) of a compact token. */
+/**
+ * Replaces one segment (0 header, 1 payload, 2 signature) of a compact token.
+ *
+ * @example
+ * ```ts
+ * const forged = replaceSegment(token, 1, b64url(JSON.stringify({ ...claims, scope: 'admin' })));
+ * ```
+ */
 export function replaceSegment(token: string, index: 0 | 1 | 2, segment: string): string {
   const parts = token.split('.');
   parts[index] = segment;

@@ -66,10 +66,27 @@ export function findWycheproofVectors(): string | undefined {
   return undefined;
 }
 
-/** Wycheproof's verdict: `acceptable` cases may go either way, but must not crash. */
+/**
+ * Wycheproof's verdict: `acceptable` cases may go either way, but must not crash.
+ *
+ * @example
+ * ```ts
+ * const mustVerify = (result: WycheproofResult): boolean => result === 'valid';
+ * ```
+ */
 export type WycheproofResult = 'valid' | 'invalid' | 'acceptable';
 
-/** One case of `json_web_signature_test.json`, with the key of its group. */
+/**
+ * One case of `json_web_signature_test.json`, with the key of its group.
+ *
+ * @example
+ * ```ts
+ * const valid: WycheproofJwsCase[] = cases.filter((c) => c.result === 'valid');
+ * it.each(valid)('tc $tcId ($group) verifies', async ({ jws, key }) => {
+ *   await expect(verifierFor(key).verify(jws)).resolves.toBeDefined();
+ * });
+ * ```
+ */
 export interface WycheproofJwsCase {
   readonly tcId: number;
   readonly comment: string;
@@ -82,7 +99,17 @@ export interface WycheproofJwsCase {
   readonly key: Record<string, unknown>;
 }
 
-/** One case of a raw signature file (ECDSA P1363, EdDSA, RSA PKCS#1 v1.5, RSA-PSS). */
+/**
+ * One case of a raw signature file (ECDSA P1363, EdDSA, RSA PKCS#1 v1.5, RSA-PSS).
+ *
+ * @example
+ * ```ts
+ * const cases: readonly WycheproofSignatureCase[] = group.tests;
+ * for (const { msg, sig, result } of cases) {
+ *   if (result !== 'acceptable') expect(key.verify(alg, msg, sig)).toBe(result === 'valid');
+ * }
+ * ```
+ */
 export interface WycheproofSignatureCase {
   readonly tcId: number;
   readonly comment: string;
@@ -92,7 +119,14 @@ export interface WycheproofSignatureCase {
   readonly flags: readonly string[];
 }
 
-/** A group of a raw signature file: one public key in the forms the file gives, and its cases. */
+/**
+ * A group of a raw signature file: one public key in the forms the file gives, and its cases.
+ *
+ * @example
+ * ```ts
+ * const source = createStaticKeySource(group.jwk ?? group.pem, ['ES256']);
+ * ```
+ */
 export interface WycheproofSignatureGroup {
   /** The public key as a JWK (`publicKeyJwk`, or `keyJwk` in the RSA PKCS#1 files), if given. */
   readonly jwk: Record<string, unknown> | undefined;

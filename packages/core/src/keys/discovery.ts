@@ -3,6 +3,13 @@ import { FetchError, fetchJsonObject, isTrustedKeyUrl, type FetchLimits } from '
 /**
  * The metadata URLs to try for an issuer: OpenID Connect Discovery 1.0 §4 (path appended),
  * then RFC 8414 §3.1 (well-known segment inserted before the issuer's path).
+ *
+ * @example
+ * ```ts
+ * discoveryUrls('https://idp.example/tenant-a');
+ * // ['https://idp.example/tenant-a/.well-known/openid-configuration',
+ * //  'https://idp.example/.well-known/oauth-authorization-server/tenant-a']
+ * ```
  */
 export function discoveryUrls(issuer: string): string[] {
   const url = new URL(issuer);

@@ -2,7 +2,18 @@ import { request as httpRequest, type Agent as HttpAgent } from 'node:http';
 import { request as httpsRequest, type Agent as HttpsAgent } from 'node:https';
 import { parseJsonObject } from '../json.js';
 
-/** Limits of one key-material fetch. */
+/**
+ * Limits of one key-material fetch.
+ *
+ * @example
+ * ```ts
+ * const limits: FetchLimits = {
+ *   timeoutMs: 5000,
+ *   maxResponseBytes: 1024 * 1024,
+ *   agent: new https.Agent({ ca: readFileSync('corporate-ca.pem') }),
+ * };
+ * ```
+ */
 export interface FetchLimits {
   readonly timeoutMs: number;
   readonly maxResponseBytes: number;
@@ -10,7 +21,14 @@ export interface FetchLimits {
   readonly agent?: HttpAgent | HttpsAgent | undefined;
 }
 
-/** Why a fetch failed, for events and logs; never shown to clients. */
+/**
+ * Why a fetch failed, for events and logs; never shown to clients.
+ *
+ * @example
+ * ```ts
+ * throw new FetchError(`discovery failed for ${issuer}`, { cause: lastError });
+ * ```
+ */
 export class FetchError extends Error {
   override readonly name = 'FetchError';
 }
@@ -20,6 +38,13 @@ const LOOPBACK_HOSTS = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i;
 /**
  * Whether a URL may serve key material: HTTPS anywhere, plain HTTP only on loopback (local
  * development and tests), so a network attacker can never substitute keys.
+ *
+ * @example
+ * ```ts
+ * isTrustedKeyUrl('https://idp.example/jwks.json'); // true
+ * isTrustedKeyUrl('http://127.0.0.1:4000/jwks.json'); // true
+ * isTrustedKeyUrl('http://idp.example/jwks.json'); // false
+ * ```
  */
 export function isTrustedKeyUrl(value: string): boolean {
   let url: URL;
@@ -36,6 +61,14 @@ export function isTrustedKeyUrl(value: string): boolean {
 /**
  * GETs a JSON object. No redirects (a 3xx is a failure: a redirect could point key discovery
  * anywhere), a deadline over the whole exchange, a cap on the body before it is buffered.
+ *
+ * @example
+ * ```ts
+ * const jwks = await fetchJsonObject('https://idp.example/jwks.json', {
+ *   timeoutMs: 5000,
+ *   maxResponseBytes: 1024 * 1024,
+ * });
+ * ```
  */
 export function fetchJsonObject(
   url: string,

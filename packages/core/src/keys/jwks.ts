@@ -6,7 +6,18 @@ import { fetchJsonObject, type FetchLimits } from './http.js';
 import { importJwk, type VerificationKey } from './key.js';
 import { createKeySet, type KeySet, type KeySource } from './source.js';
 
-/** Freshness policy of a remote key set. */
+/**
+ * Freshness policy of a remote key set.
+ *
+ * @example
+ * ```ts
+ * const policy: JwksPolicy = {
+ *   cacheMaxAgeSeconds: 600,
+ *   cooldownSeconds: 30,
+ *   staleIfErrorSeconds: 3600,
+ * };
+ * ```
+ */
 export interface JwksPolicy {
   /** Keys older than this are refreshed in the background. */
   readonly cacheMaxAgeSeconds: number;
@@ -16,6 +27,22 @@ export interface JwksPolicy {
   readonly staleIfErrorSeconds: number;
 }
 
+/**
+ * Options of {@link createRemoteKeySource}.
+ *
+ * @example
+ * ```ts
+ * const options: RemoteKeySourceOptions = {
+ *   locate: () => Promise.resolve('https://idp.example/jwks.json'),
+ *   label: 'https://idp.example/jwks.json',
+ *   allowed: ['RS256', 'ES256'],
+ *   policy,
+ *   limits,
+ *   clock: systemClock,
+ *   emit: createEmitter(onEvent),
+ * };
+ * ```
+ */
 export interface RemoteKeySourceOptions {
   /** Resolves the JWKS URL (fixed, or found by discovery); called before each fetch. */
   readonly locate: () => Promise<string>;
@@ -38,6 +65,20 @@ const MAX_RETRY_BACKOFF_SECONDS = 5;
  * A key source over a remote JWKS: one fetch in flight at a time, refresh after max age,
  * cooldown on unknown `kid`, stale-if-error, and key objects kept across refreshes when the
  * JWK did not change (so cached verifications survive a routine refresh).
+ *
+ * @example
+ * ```ts
+ * const keys = createRemoteKeySource({
+ *   locate: createJwksLocator(issuer, limits),
+ *   label: issuer,
+ *   allowed: ['RS256'],
+ *   policy,
+ *   limits,
+ *   clock,
+ *   emit,
+ * });
+ * await keys.hydrate();
+ * ```
  */
 export function createRemoteKeySource(options: RemoteKeySourceOptions): KeySource {
   const { policy, clock, emit } = options;

@@ -12,6 +12,16 @@ import {
  * A key ready to verify: its `kid`, the algorithms it may be used with (fixed at import from
  * the key itself and the configuration, never from a token) and one prepared check per
  * algorithm.
+ *
+ * @example
+ * ```ts
+ * // A key held by an HSM, for a custom KeySource: `verify` answers a literal boolean.
+ * const hsmKey: VerificationKey = {
+ *   kid: 'hsm-1',
+ *   algorithms: ['ES256'],
+ *   verify: (alg, signingInput, signature) => hsm.verifySync('hsm-1', signingInput, signature),
+ * };
+ * ```
  */
 export interface VerificationKey {
   readonly kid: string | undefined;
@@ -19,7 +29,15 @@ export interface VerificationKey {
   verify(algorithm: Algorithm, signingInput: Buffer, signature: Buffer): boolean;
 }
 
-/** A key import that worked, or why the key cannot be used (no key material in it). */
+/**
+ * A key import that worked, or why the key cannot be used (no key material in it).
+ *
+ * @example
+ * ```ts
+ * const imported: KeyImport = importJwk(jwk, ['RS256']);
+ * if (!imported.ok) throw new ConfigurationError(`"keys"[0]: ${imported.reason}`);
+ * ```
+ */
 export type KeyImport =
   | { readonly ok: true; readonly key: VerificationKey }
   | { readonly ok: false; readonly reason: string };
@@ -64,6 +82,11 @@ function algorithmsFittingKey(key: KeyObject): Algorithm[] | string {
 /**
  * Wraps a KeyObject as a {@link VerificationKey}. `declaredAlg` (a JWK `alg`) pins the key to
  * that one algorithm (RFC 7517 §4.4); `allowed` is the configured list.
+ *
+ * @example
+ * ```ts
+ * createVerificationKey(createSecretKey(secret), { kid: 'hs-1', allowed: ['HS256'] });
+ * ```
  */
 export function createVerificationKey(
   key: KeyObject,
@@ -101,6 +124,12 @@ export function createVerificationKey(
 /**
  * Imports one JWK under RFC 7517 rules: `use` must be `sig`, `key_ops` must allow `verify`,
  * private members are refused, `alg` pins the algorithm.
+ *
+ * @example
+ * ```ts
+ * importJwk({ kty: 'RSA', n, e: 'AQAB', use: 'enc' }, ['RS256']);
+ * // { ok: false, reason: 'the key is not for signatures ("use")' }
+ * ```
  */
 export function importJwk(jwk: unknown, allowed: readonly Algorithm[]): KeyImport {
   if (typeof jwk !== 'object' || jwk === null || Array.isArray(jwk)) {
@@ -131,7 +160,14 @@ export function importJwk(jwk: unknown, allowed: readonly Algorithm[]): KeyImpor
   return createVerificationKey(key, { kid: record.kid, declaredAlg: record.alg, allowed });
 }
 
-/** Imports a PEM public key or certificate. */
+/**
+ * Imports a PEM public key or certificate.
+ *
+ * @example
+ * ```ts
+ * const imported = importPem(readFileSync('idp-public.pem', 'utf8'), ['RS256', 'PS256']);
+ * ```
+ */
 export function importPem(pem: string, allowed: readonly Algorithm[]): KeyImport {
   if (/PRIVATE KEY-----/.test(pem)) {
     return { ok: false, reason: 'a private key was given; pass the public key' };

@@ -29,7 +29,15 @@ export interface KeySource {
   hydrate(): Promise<void>;
 }
 
-/** An immutable snapshot of a key set, indexed for selection. */
+/**
+ * An immutable snapshot of a key set, indexed for selection.
+ *
+ * @example
+ * ```ts
+ * const set: KeySet = createKeySet(imported);
+ * const tried = set.candidates(header.kid, 'ES256');
+ * ```
+ */
 export interface KeySet {
   readonly keys: readonly VerificationKey[];
   /** Matching keys: a key without `kid` matches any token; a token without `kid` any key. */
@@ -41,6 +49,15 @@ export interface KeySet {
 // costing more than a few signature checks.
 const MAX_CANDIDATES = 8;
 
+/**
+ * Indexes keys by `kid` into a {@link KeySet}.
+ *
+ * @example
+ * ```ts
+ * const set = createKeySet([keyA, keyB]);
+ * set.candidates(undefined, 'RS256'); // every RS256 key, at most 8
+ * ```
+ */
 export function createKeySet(keys: readonly VerificationKey[]): KeySet {
   const members = new Set(keys);
   const byKid = new Map<string, VerificationKey[]>();

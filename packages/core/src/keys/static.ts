@@ -4,7 +4,16 @@ import { isKeyObject, type KeyObject } from '../node-crypto.js';
 import { createVerificationKey, importJwk, importPem, type KeyImport } from './key.js';
 import { createKeySet, type KeySource } from './source.js';
 
-/** A JSON Web Key Set document. */
+/**
+ * A JSON Web Key Set document.
+ *
+ * @example
+ * ```ts
+ * const jwks: JsonWebKeySet = {
+ *   keys: [{ kty: 'EC', crv: 'P-256', x, y, kid: 'k1', alg: 'ES256', use: 'sig' }],
+ * };
+ * ```
+ */
 export interface JsonWebKeySet {
   readonly keys: readonly Record<string, unknown>[];
 }
@@ -13,6 +22,16 @@ export interface JsonWebKeySet {
  * A key given in configuration: a PEM public key or certificate, a public or secret
  * `KeyObject`, a JWK, or a JWKS. A plain string or Buffer is never taken as an HMAC secret:
  * that is how public keys end up used as HMAC keys (the algorithm-confusion attack).
+ *
+ * @example
+ * ```ts
+ * const keys: KeyInput[] = [
+ *   readFileSync('idp-public.pem', 'utf8'),
+ *   createSecretKey(Buffer.from(process.env.HS256_SECRET!, 'base64url')),
+ *   { kty: 'OKP', crv: 'Ed25519', x, kid: 'ed-1' },
+ * ];
+ * createGuard({ issuer, audience, keys, algorithms: ['RS256', 'HS256', 'EdDSA'] });
+ * ```
  */
 export type KeyInput = string | KeyObject | Record<string, unknown> | JsonWebKeySet;
 
