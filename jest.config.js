@@ -22,7 +22,7 @@ const swc = (syntax) => [
 
 // Packages shipped as ESM only. pnpm stores them under
 // node_modules/.pnpm/<name>@<version>/node_modules/<name>/, so the optional prefix is allowed.
-const esmOnly = ['jose', '@nestjs'];
+const esmOnly = ['jose', '@nestjs', 'oidc-provider'];
 
 /** @type {import('jest').Config} */
 const base = {

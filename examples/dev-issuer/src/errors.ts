@@ -1,6 +1,6 @@
 /**
  * The RFC 6749 §5.2 error codes the token endpoint answers with, plus RFC 8707 §2's
- * `invalid_target`.
+ * `invalid_target` and RFC 9449 §5's `invalid_dpop_proof`.
  *
  * @example
  * ```ts
@@ -12,7 +12,8 @@ export type OAuthErrorCode =
   | 'invalid_client'
   | 'unsupported_grant_type'
   | 'invalid_scope'
-  | 'invalid_target';
+  | 'invalid_target'
+  | 'invalid_dpop_proof';
 
 /**
  * An RFC 6749 §5.2 error response body.

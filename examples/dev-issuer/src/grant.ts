@@ -15,6 +15,8 @@ export interface GrantRequest {
   readonly scope?: string | undefined;
   /** RFC 8707 resource indicators; absent or empty means the configured audience. */
   readonly resources?: readonly string[] | undefined;
+  /** The thumbprint of a verified DPoP proof's key: the token is bound to it (RFC 9449 §5). */
+  readonly jkt?: string | undefined;
 }
 
 /**
@@ -27,7 +29,8 @@ export interface GrantRequest {
  */
 export interface TokenResponse {
   readonly access_token: string;
-  readonly token_type: 'Bearer';
+  /** `DPoP` for a DPoP-bound token (RFC 9449 §5), else `Bearer`. */
+  readonly token_type: 'Bearer' | 'DPoP';
   readonly expires_in: number;
   readonly scope: string;
 }
@@ -79,12 +82,16 @@ export function createClientCredentialsGrant(options: {
         return refuse('invalid_target', 'requested resource is not served by this issuer');
       }
       const tokenAudience = resources.length === 0 ? audience : oneOrMany(resources);
-      const minted = await minter.mint(client, { scopes, audience: tokenAudience });
+      const minted = await minter.mint(client, {
+        scopes,
+        audience: tokenAudience,
+        jkt: request.jkt,
+      });
       return {
         ok: true,
         response: {
           access_token: minted.accessToken,
-          token_type: 'Bearer',
+          token_type: request.jkt === undefined ? 'Bearer' : 'DPoP',
           expires_in: minted.expiresInSeconds,
           scope: minted.scope,
         },

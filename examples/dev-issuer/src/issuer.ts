@@ -1,6 +1,7 @@
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createClientRegistry, type DevClient } from './clients.js';
+import { createDpopProofChecker } from './dpop.js';
 import { DevIssuerError } from './errors.js';
 import { createClientCredentialsGrant } from './grant.js';
 import { writeAnswer } from './http.js';
@@ -12,11 +13,13 @@ import { createTokenEndpoint } from './token-endpoint.js';
 import { createTokenMinter } from './tokens.js';
 
 /**
- * What `DevIssuer.mint()` may ask for: the same `scope` and `resource` parameters `/token` takes.
+ * What `DevIssuer.mint()` may ask for: the same `scope` and `resource` parameters `/token` takes,
+ * and the DPoP key a proof to `/token` would have bound the token to.
  *
  * @example
  * ```ts
  * const token = await issuer.mint('order-writer', { scope: 'orders:write' });
+ * const bound = await issuer.mint('order-writer', { dpopJkt: await calculateJwkThumbprint(jwk) });
  * ```
  */
 export interface MintOverrides {
@@ -24,7 +27,15 @@ export interface MintOverrides {
   readonly scope?: string | readonly string[];
   /** RFC 8707 resource(s); each must be a configured audience. Default the configured audience. */
   readonly resource?: string | readonly string[];
+  /**
+   * The RFC 7638 SHA-256 thumbprint of a DPoP public key: the token carries it as `cnf.jkt`
+   * (RFC 9449 §6.1), so a resource server accepts it only with a proof signed by that key.
+   */
+  readonly dpopJkt?: string;
 }
+
+// A base64url SHA-256 digest: 32 bytes, 43 characters without padding.
+const THUMBPRINT = /^[A-Za-z0-9_-]{43}$/;
 
 /**
  * A running dev issuer.
@@ -96,7 +107,12 @@ export async function createDevIssuer(options: DevIssuerOptions = {}): Promise<D
     issuerPath: new URL(base).pathname.replace(/\/+$/, ''),
     metadata: createMetadata({ issuer, jwksUri, tokenEndpoint, clients: registry.clients }),
     jwks: keys.jwks,
-    tokenEndpoint: createTokenEndpoint({ registry, grant }),
+    tokenEndpoint: createTokenEndpoint({
+      registry,
+      grant,
+      // The proof names the endpoint the client called: the advertised, public one.
+      dpop: createDpopProofChecker({ tokenEndpoint }),
+    }),
   });
 
   let closing: Promise<void> | undefined;
@@ -118,10 +134,14 @@ export async function createDevIssuer(options: DevIssuerOptions = {}): Promise<D
     async mint(clientId, overrides = {}) {
       const client = registry.find(clientId);
       if (client === undefined) throw new DevIssuerError('invalid_client', 'unknown client');
-      const { scope, resource } = overrides;
+      const { scope, resource, dpopJkt } = overrides;
+      if (dpopJkt !== undefined && !(typeof dpopJkt === 'string' && THUMBPRINT.test(dpopJkt))) {
+        throw new TypeError('"dpopJkt" must be an RFC 7638 SHA-256 thumbprint (base64url)');
+      }
       const result = await grant.issue(client, {
         scope: typeof scope === 'string' || scope === undefined ? scope : scope.join(' '),
         resources: typeof resource === 'string' ? [resource] : resource,
+        jkt: dpopJkt,
       });
       if (!result.ok) throw new DevIssuerError(result.error, result.description);
       return result.response.access_token;

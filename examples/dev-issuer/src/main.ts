@@ -26,6 +26,7 @@ async function main(env: NodeJS.ProcessEnv): Promise<DevIssuer> {
     `  jwks_uri        ${issuer.jwksUri}`,
     `  token_endpoint  ${issuer.tokenEndpoint}`,
     `  audience        ${audience.join(', ')}`,
+    '  dpop            a DPoP proof sent to /token binds the token to its key (token_type DPoP)',
     '',
     // Secrets are never printed: the demo ones are listed in the README.
     'clients (client_credentials; secrets in the README):',

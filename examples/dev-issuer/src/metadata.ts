@@ -1,5 +1,6 @@
 import { CLIENT_AUTH_METHODS } from './client-auth.js';
 import type { DevClient } from './clients.js';
+import { DPOP_ALGORITHMS } from './dpop.js';
 
 /**
  * The authorization server metadata served at both well-known addresses.
@@ -18,11 +19,14 @@ export interface IssuerMetadata {
   readonly token_endpoint_auth_methods_supported: readonly string[];
   readonly scopes_supported: readonly string[];
   readonly response_types_supported: readonly string[];
+  /** RFC 9449 §5.1: the algorithms the token endpoint accepts DPoP proofs signed with. */
+  readonly dpop_signing_alg_values_supported: readonly string[];
 }
 
 /**
  * Builds the RFC 8414 / OpenID Connect Discovery document. It only lists what the issuer does:
- * client_credentials at a token endpoint, no authorization endpoint and no ID tokens.
+ * client_credentials at a token endpoint (with DPoP-bound tokens on request), no authorization
+ * endpoint and no ID tokens.
  *
  * @example
  * ```ts
@@ -50,5 +54,6 @@ export function createMetadata(options: {
     scopes_supported: scopes,
     // RFC 8414 §2 requires the member; with no authorization endpoint there are no response types.
     response_types_supported: [],
+    dpop_signing_alg_values_supported: [...DPOP_ALGORITHMS],
   });
 }

@@ -72,6 +72,7 @@ export function createIssuerHandler(options: IssuerRoutes): RequestListener {
       return tokenEndpoint.handle({
         contentType: req.headers['content-type'],
         authorization: req.headers.authorization,
+        dpop: rawHeaderValues(req, 'dpop'),
         body,
       });
     }
@@ -91,6 +92,15 @@ export function createIssuerHandler(options: IssuerRoutes): RequestListener {
 function respond(res: ServerResponse, answer: HttpAnswer): void {
   if (res.headersSent || res.destroyed) return;
   writeAnswer(res, answer);
+}
+
+// `req.headers` joins a repeated unknown header with ", ", which would hide a second proof.
+function rawHeaderValues(req: IncomingMessage, name: string): string[] {
+  const values: string[] = [];
+  for (let index = 0; index + 1 < req.rawHeaders.length; index += 2) {
+    if (req.rawHeaders[index]?.toLowerCase() === name) values.push(req.rawHeaders[index + 1] ?? '');
+  }
+  return values;
 }
 
 function pathOf(url: string | undefined): string | undefined {

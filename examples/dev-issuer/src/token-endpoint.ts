@@ -1,5 +1,6 @@
 import { readClientCredentials } from './client-auth.js';
 import type { ClientRegistry } from './clients.js';
+import type { DpopProofChecker } from './dpop.js';
 import { refuse, type OAuthErrorBody, type Refusal } from './errors.js';
 import type { ClientCredentialsGrant } from './grant.js';
 import type { HttpAnswer } from './http.js';
@@ -12,6 +13,7 @@ import type { HttpAnswer } from './http.js';
  * const request: TokenRequest = {
  *   contentType: 'application/x-www-form-urlencoded',
  *   authorization: undefined,
+ *   dpop: [],
  *   body: Buffer.from('grant_type=client_credentials&client_id=a&client_secret=s'),
  * };
  * ```
@@ -19,11 +21,14 @@ import type { HttpAnswer } from './http.js';
 export interface TokenRequest {
   readonly contentType: string | undefined;
   readonly authorization: string | undefined;
+  /** Every `DPoP` header of the request, from the raw headers (Node joins repeated ones). */
+  readonly dpop: readonly string[];
   readonly body: Buffer;
 }
 
 /**
- * The `/token` endpoint: form parsing, client authentication, then the grant.
+ * The `/token` endpoint: form parsing, client authentication, the DPoP proof if any, then the
+ * grant.
  *
  * @example
  * ```ts
@@ -46,14 +51,15 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  *
  * @example
  * ```ts
- * const endpoint = createTokenEndpoint({ registry: createClientRegistry(clients), grant });
+ * const endpoint = createTokenEndpoint({ registry: createClientRegistry(clients), grant, dpop });
  * ```
  */
 export function createTokenEndpoint(options: {
   readonly registry: ClientRegistry;
   readonly grant: ClientCredentialsGrant;
+  readonly dpop: DpopProofChecker;
 }): TokenEndpoint {
-  const { registry, grant } = options;
+  const { registry, grant, dpop } = options;
 
   return {
     async handle(request) {
@@ -77,9 +83,15 @@ export function createTokenEndpoint(options: {
         );
       }
 
+      // Checked only for an authenticated client, so that no one else can fill the memory of
+      // spent proofs.
+      const proof = await dpop.check(request.dpop);
+      if (proof !== undefined && !proof.ok) return answerRefusal(proof);
+
       const result = await grant.issue(client, {
         scope: form.params.get('scope') ?? undefined,
         resources: form.params.getAll('resource'),
+        jkt: proof?.jkt,
       });
       if (!result.ok) return answerRefusal(result);
       return { status: 200, body: result.response, headers: NO_STORE };

@@ -14,6 +14,8 @@ import type { SigningKeys } from './keys.js';
 export interface TokenGrant {
   readonly scopes: readonly string[];
   readonly audience: string | readonly string[];
+  /** Binds the token to a DPoP key (RFC 9449 §6): its RFC 7638 thumbprint becomes `cnf.jkt`. */
+  readonly jkt?: string | undefined;
 }
 
 /**
@@ -79,7 +81,12 @@ export function createTokenMinter(options: TokenMinterOptions): TokenMinter {
       const exp = iat + (client.tokenLifetimeSeconds ?? tokenLifetimeSeconds);
       const scope = grant.scopes.join(' ');
       // RFC 9068 §2.2: client_credentials has no resource owner, so sub is the client itself.
-      const claims = { client_id: client.clientId, ...(scope === '' ? {} : { scope }) };
+      const claims = {
+        client_id: client.clientId,
+        ...(scope === '' ? {} : { scope }),
+        // RFC 9449 §6.1: the resource server accepts the token only with a proof by this key.
+        ...(grant.jkt === undefined ? {} : { cnf: { jkt: grant.jkt } }),
+      };
       const accessToken = await new SignJWT(claims)
         // RFC 9068 §2.1: typ at+jwt keeps the token from being replayed as an ID token or
         // any other JWT a verifier might accept.

@@ -1,12 +1,18 @@
 // Through the public API and real HTTP on 127.0.0.1, as a demo or an API under test sees it.
+import { request } from 'node:http';
 import {
   calculateJwkThumbprint,
   createRemoteJWKSet,
   decodeJwt,
   decodeProtectedHeader,
   errors,
+  exportJWK,
+  generateKeyPair,
   jwtVerify,
+  SignJWT,
+  type CryptoKey,
   type JWK,
+  type JWTPayload,
 } from 'jose';
 import {
   createDevIssuer,
@@ -359,6 +365,183 @@ describe('access tokens', () => {
   });
 });
 
+describe('DPoP at the token endpoint (RFC 9449 §5)', () => {
+  interface ProofKey {
+    readonly alg: string;
+    readonly privateKey: CryptoKey;
+    readonly publicJwk: JWK;
+  }
+  interface ProofInput {
+    readonly header?: Record<string, unknown>;
+    readonly claims?: Record<string, unknown>;
+    readonly signWith?: CryptoKey | Uint8Array;
+  }
+
+  const newKey = async (alg = 'ES256'): Promise<ProofKey> => {
+    const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
+    return { alg, privateKey, publicJwk: await exportJWK(publicKey) };
+  };
+  const nowSeconds = () => Math.floor(Date.now() / 1000);
+  // Well-formed for this issuer's token endpoint unless overridden; `undefined` removes a member.
+  const proofFor = (key: ProofKey, input: ProofInput = {}): Promise<string> => {
+    const claims: JWTPayload = {
+      jti: crypto.randomUUID(),
+      htm: 'POST',
+      htu: issuer.tokenEndpoint,
+      iat: nowSeconds(),
+      ...input.claims,
+    };
+    return new SignJWT(claims)
+      .setProtectedHeader({ typ: 'dpop+jwt', alg: key.alg, jwk: key.publicJwk, ...input.header })
+      .sign(input.signWith ?? key.privateKey);
+  };
+  const withProof = (clientId: string, proof: string | string[]) =>
+    postToken(
+      issuer,
+      { grant_type: 'client_credentials' },
+      {
+        authorization: basic(clientId, secretOf(clientId)),
+        dpop: Array.isArray(proof) ? proof.join(', ') : proof,
+      },
+    );
+  const verify = (token: string) =>
+    jwtVerify(token, createRemoteJWKSet(new URL(issuer.jwksUri)), {
+      issuer: issuer.issuer,
+      audience: DEFAULT_AUDIENCE,
+      typ: 'at+jwt',
+    });
+  const expectInvalidProof = async (response: Response) => {
+    expect(response.status).toBe(400);
+    expect(response.headers.get('cache-control')).toBe('no-store');
+    expect(await readJson(response)).toMatchObject({ error: 'invalid_dpop_proof' });
+  };
+
+  it.each(['ES256', 'PS256', 'EdDSA'])(
+    'binds the token to a valid %s proof key: cnf.jkt is its RFC 7638 thumbprint',
+    async (alg) => {
+      const key = await newKey(alg);
+      const response = await withProof('catalog-reader', await proofFor(key));
+      expect(response.status).toBe(200);
+      expect(response.headers.get('cache-control')).toBe('no-store');
+      const body = await readJson(response);
+      expect(body).toMatchObject({ token_type: 'DPoP', expires_in: 900, scope: 'orders:read' });
+      const { payload, protectedHeader } = await verify(String(body.access_token));
+      expect(protectedHeader.typ).toBe('at+jwt');
+      expect(payload.cnf).toEqual({ jkt: await calculateJwkThumbprint(key.publicJwk, 'sha256') });
+      expect(payload).toMatchObject({ sub: 'catalog-reader', scope: 'orders:read' });
+    },
+  );
+
+  it('issues a Bearer token without cnf when no proof is sent', async () => {
+    const body = await readJson(await requestToken(issuer, 'catalog-reader'));
+    expect(body.token_type).toBe('Bearer');
+    expect(decodeJwt(String(body.access_token))).not.toHaveProperty('cnf');
+  });
+
+  it('accepts an htu that differs only by query or normalisation', async () => {
+    const key = await newKey();
+    const loud = issuer.tokenEndpoint.replace('http://', 'HTTP://').replace(/\/token$/, '/./token');
+    for (const htu of [`${issuer.tokenEndpoint}?x=1`, loud]) {
+      const response = await withProof('catalog-reader', await proofFor(key, { claims: { htu } }));
+      expect(response.status).toBe(200);
+    }
+  });
+
+  it.each<[string, (key: ProofKey) => Promise<string>]>([
+    ['typ JWT', (key) => proofFor(key, { header: { typ: 'JWT' } })],
+    ['no typ', (key) => proofFor(key, { header: { typ: undefined } })],
+    [
+      'typ application/dpop+jwt',
+      (key) => proofFor(key, { header: { typ: 'application/dpop+jwt' } }),
+    ],
+    ['no jwk', (key) => proofFor(key, { header: { jwk: undefined } })],
+    [
+      'a private jwk',
+      async (key) => proofFor(key, { header: { jwk: await exportJWK(key.privateKey) } }),
+    ],
+    [
+      'a symmetric HS256 proof',
+      (key) => {
+        const secret = new Uint8Array(32).fill(7);
+        const jwk = { kty: 'oct', k: Buffer.from(secret).toString('base64url') };
+        return proofFor(key, { header: { alg: 'HS256', jwk }, signWith: secret });
+      },
+    ],
+    [
+      'a signature by another key than the jwk',
+      async (key) => proofFor(key, { signWith: (await newKey()).privateKey }),
+    ],
+    ['htm GET', (key) => proofFor(key, { claims: { htm: 'GET' } })],
+    ['htu of another endpoint', (key) => proofFor(key, { claims: { htu: issuer.jwksUri } })],
+    [
+      'htu on another origin',
+      (key) => proofFor(key, { claims: { htu: 'https://idp.example/token' } }),
+    ],
+    ['no htu', (key) => proofFor(key, { claims: { htu: undefined } })],
+    ['no jti', (key) => proofFor(key, { claims: { jti: undefined } })],
+    ['an empty jti', (key) => proofFor(key, { claims: { jti: '' } })],
+    ['no iat', (key) => proofFor(key, { claims: { iat: undefined } })],
+    ['an iat 5 minutes old', (key) => proofFor(key, { claims: { iat: nowSeconds() - 300 } })],
+    ['an iat 5 minutes ahead', (key) => proofFor(key, { claims: { iat: nowSeconds() + 300 } })],
+    ['a string that is no JWT', () => Promise.resolve('not.a-proof')],
+  ])('refuses a proof with %s: 400 invalid_dpop_proof', async (_name, make) => {
+    await expectInvalidProof(await withProof('catalog-reader', await make(await newKey())));
+  });
+
+  it('refuses a replayed proof, and two proofs in one request', async () => {
+    const key = await newKey();
+    const proof = await proofFor(key);
+    expect((await withProof('catalog-reader', proof)).status).toBe(200);
+    await expectInvalidProof(await withProof('catalog-reader', proof));
+    // A second client with the same proof is a replay too.
+    await expectInvalidProof(await withProof('order-writer', proof));
+
+    // fetch joins repeated headers; node:http sends them as separate lines, as an attacker can.
+    const [first, second] = [await proofFor(key), await proofFor(key)];
+    const answer = await new Promise<{ status: number; body: Json }>((resolve, reject) => {
+      const req = request(issuer.tokenEndpoint, { method: 'POST' }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            body: JSON.parse(Buffer.concat(chunks).toString()) as Json,
+          }),
+        );
+      });
+      req.on('error', reject);
+      req.setHeader('content-type', 'application/x-www-form-urlencoded');
+      req.setHeader('authorization', basic('catalog-reader', secretOf('catalog-reader')));
+      req.setHeader('dpop', [first, second]);
+      req.end('grant_type=client_credentials');
+    });
+    expect(answer).toMatchObject({ status: 400, body: { error: 'invalid_dpop_proof' } });
+    // Neither proof was spent by the refused request.
+    expect((await withProof('catalog-reader', first)).status).toBe(200);
+  });
+
+  it('checks the proof only after the client authenticated, and does not spend it before', async () => {
+    const key = await newKey();
+    const proof = await proofFor(key);
+    const stranger = await postToken(
+      issuer,
+      { grant_type: 'client_credentials' },
+      { authorization: basic('catalog-reader', 'wrong'), dpop: proof },
+    );
+    expect(stranger.status).toBe(401);
+    expect((await readJson(stranger)).error).toBe('invalid_client');
+    await expectInvalidProof(await withProof('catalog-reader', 'garbage'));
+    expect((await withProof('catalog-reader', proof)).status).toBe(200);
+  });
+
+  it('advertises the algorithms it accepts, asymmetric ones only', async () => {
+    const metadata = await readJson(await fetch(`${issuer.url}/.well-known/openid-configuration`));
+    const algs = metadata.dpop_signing_alg_values_supported as string[];
+    expect(algs).toEqual(expect.arrayContaining(['ES256', 'PS256', 'RS256', 'EdDSA']));
+    expect(algs.filter((alg) => alg.startsWith('HS') || alg === 'none')).toEqual([]);
+  });
+});
+
 describe('mint()', () => {
   it('returns the token /token would, without HTTP', async () => {
     const token = await issuer.mint('order-writer', { scope: ['orders:write'] });
@@ -380,6 +563,15 @@ describe('mint()', () => {
     const refusal = issuer.mint(clientId, overrides);
     await expect(refusal).rejects.toBeInstanceOf(DevIssuerError);
     await expect(refusal).rejects.toMatchObject({ name: 'DevIssuerError', code });
+  });
+
+  it('binds the token to a DPoP key thumbprint when asked', async () => {
+    const { publicKey } = await generateKeyPair('ES256');
+    const jkt = await calculateJwkThumbprint(await exportJWK(publicKey), 'sha256');
+    expect(decodeJwt(await issuer.mint('catalog-reader', { dpopJkt: jkt })).cnf).toEqual({ jkt });
+    await expect(issuer.mint('catalog-reader', { dpopJkt: 'not-a-thumbprint' })).rejects.toThrow(
+      '"dpopJkt"',
+    );
   });
 });
 

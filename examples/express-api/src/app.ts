@@ -6,7 +6,7 @@ import express, {
   type Response,
 } from 'express';
 import { createMemoryStore, isJwtGuardError, type TokenStore } from '@jwt-guard/core';
-import { jwtGuard, requireScope } from '@jwt-guard/express';
+import { jwtGuard, requireDpop, requireScope } from '@jwt-guard/express';
 
 /** What the orders API needs to know about its authorization server. */
 export interface OrdersApiOptions {
@@ -14,7 +14,13 @@ export interface OrdersApiOptions {
   readonly issuer: string;
   /** This API's identifier, the `aud` its tokens must carry. */
   readonly audience: string;
-  /** Revocations; in memory unless a shared store (Redis) is given. */
+  /**
+   * The origin clients call this API at (scheme, host, port: `https://orders.example`), which
+   * DPoP proofs name in `htu`. Configured, never read from a request's `Host`, which the
+   * client controls.
+   */
+  readonly publicOrigin: string;
+  /** Revocations and spent DPoP proofs; in memory unless a shared store (Redis) is given. */
   readonly store?: TokenStore;
 }
 
@@ -63,18 +69,39 @@ const CATALOG = [
   { sku: 'tea-sencha', name: 'Sencha, 100 g', price: 8.9 },
 ];
 
+// The caller's orders with what they cost (`null` for an item not in the catalogue).
+function invoicesOf(orders: readonly Order[], subject: string | undefined) {
+  return orders
+    .filter((order) => order.placedBy === subject)
+    .map((order) => {
+      const price = CATALOG.find((entry) => entry.sku === order.item)?.price;
+      const total = price === undefined ? null : Math.round(price * order.quantity * 100) / 100;
+      return { order: order.id, item: order.item, quantity: order.quantity, total };
+    });
+}
+
 /**
  * An orders API compartmentalized by scope: the catalogue is public, reading orders needs
- * `orders:read`, placing one `orders:write`, and revoking a token `admin`.
+ * `orders:read`, placing one `orders:write`, and revoking a token `admin`; the invoices need
+ * `orders:read` and a DPoP-bound token. Bearer and DPoP tokens are both accepted elsewhere.
  *
  * @example
  * ```ts
- * createOrdersApp({ issuer: 'http://127.0.0.1:4000', audience: 'https://api.example/' }).listen(3000);
+ * createOrdersApp({
+ *   issuer: 'http://127.0.0.1:4000',
+ *   audience: 'https://api.example/',
+ *   publicOrigin: 'http://127.0.0.1:3000',
+ * }).listen(3000, '127.0.0.1');
  * ```
  */
 export function createOrdersApp(options: OrdersApiOptions): Express {
   const store = options.store ?? createMemoryStore();
-  const guard = jwtGuard({ issuer: options.issuer, audience: options.audience, store });
+  const guard = jwtGuard({
+    issuer: options.issuer,
+    audience: options.audience,
+    store,
+    dpop: { mode: 'allowed', origin: options.publicOrigin },
+  });
   const orders: Order[] = [];
   const app = express();
   app.disable('x-powered-by');
@@ -104,6 +131,11 @@ export function createOrdersApp(options: OrdersApiOptions): Express {
     };
     orders.push(order);
     res.status(201).json(order);
+  });
+  // Invoices are worth stealing a token for: only a DPoP-bound token, sent with a fresh proof
+  // by its key, opens them (RFC 9449), so a token copied out of a log or a proxy is not enough.
+  app.get('/invoices', requireDpop(), requireScope('orders:read'), (req, res) => {
+    res.json(invoicesOf(orders, req.auth.subject));
   });
   // Revokes the token in the body until it would have expired: it must be one of ours.
   app.post('/admin/revocations', requireScope('admin'), jsonObjectBody, async (req, res) => {

@@ -5,22 +5,32 @@ import type { AddressInfo } from 'node:net';
 // The dev issuer is an example, not a package: no path mapping reaches it, so its sources are
 // imported directly (its dist may not be built).
 import { createDevIssuer, type DevIssuer } from '../../dev-issuer/src/index.js';
+import { createDpopKey, createDpopProof, type DpopKey } from '@jwt-guard/testkit';
 import { createOrdersApp } from '../src/index.js';
 
 const audience = 'https://api.example/';
+// What DPoP proofs name in htu. The API listens on loopback under another name, as behind a
+// proxy: the guard builds htu from this configured origin, never from the request's Host.
+const publicOrigin = 'https://orders.example';
 const NOT_A_JSON_OBJECT = {
   error: 'invalid_request',
   message: 'the body must be a JSON object sent as application/json',
 };
-const MISSING = { status: 401, challenge: 'Bearer', body: { code: 'ERR_TOKEN_MISSING' } };
+// RFC 9449 §7.1: an API that takes DPoP says so in every challenge, with the algorithms.
+const DPOP = 'DPoP algs="RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA"';
+const MISSING = { status: 401, challenge: `Bearer, ${DPOP}`, body: { code: 'ERR_TOKEN_MISSING' } };
 const lacking = (scope: string) => ({
   status: 403,
-  challenge: `Bearer error="insufficient_scope", error_description="The access token lacks a required scope", scope="${scope}"`,
+  challenge: `Bearer error="insufficient_scope", error_description="The access token lacks a required scope", scope="${scope}", ${DPOP}`,
   body: { error: 'insufficient_scope', code: 'ERR_SCOPE_INSUFFICIENT' },
 });
 
 interface Call {
   readonly token?: string;
+  /** How the token is sent; default Bearer. */
+  readonly scheme?: 'Bearer' | 'DPoP';
+  /** A DPoP proof (RFC 9449 §4), sent as the `DPoP` header. */
+  readonly proof?: string;
   /** Sent verbatim; with `json`, serialized and sent as application/json. */
   readonly body?: string;
   readonly json?: unknown;
@@ -40,7 +50,7 @@ let base: string;
 
 beforeAll(async () => {
   issuer = await createDevIssuer({ audience });
-  const handle = createOrdersApp({ issuer: issuer.issuer, audience }).callback();
+  const handle = createOrdersApp({ issuer: issuer.issuer, audience, publicOrigin }).callback();
   server = createServer((req, res) => {
     void handle(req, res);
   });
@@ -55,7 +65,10 @@ afterAll(async () => {
 
 async function call(method: string, path: string, options: Call = {}): Promise<Answer> {
   const headers: Record<string, string> = {};
-  if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
+  if (options.token !== undefined) {
+    headers.authorization = `${options.scheme ?? 'Bearer'} ${options.token}`;
+  }
+  if (options.proof !== undefined) headers.dpop = options.proof;
   const contentType =
     options.contentType ?? (options.json === undefined ? undefined : 'application/json');
   if (contentType !== undefined) headers['content-type'] = contentType;
@@ -142,7 +155,7 @@ describe('orders API on Koa', () => {
     expect(revoked).toMatchObject({ status: 200, body: { revoked: jti } });
     expect(await call('GET', '/orders', { token: victim })).toMatchObject({
       status: 401,
-      challenge: 'Bearer error="invalid_token", error_description="The access token was revoked"',
+      challenge: `Bearer error="invalid_token", error_description="The access token was revoked", ${DPOP}`,
       body: { error: 'invalid_token', code: 'ERR_TOKEN_REVOKED' },
     });
     expect(await call('GET', '/orders', { token: await mint('order-writer') })).toMatchObject({
@@ -213,5 +226,151 @@ describe('orders API on Koa', () => {
     expect(answer).toMatchObject({ status: 400, body: NOT_A_JSON_OBJECT });
     expect(answer.text).not.toContain(tail);
     expect(written).toEqual([]);
+  });
+});
+
+describe('DPoP (RFC 9449)', () => {
+  const order = { item: 'tea-sencha', quantity: 3 };
+  let key: DpopKey;
+  let bound: string;
+  beforeAll(async () => {
+    key = await createDpopKey();
+    bound = await issuer.mint('order-writer', { dpopJkt: key.thumbprint });
+  });
+  const proofFor = (method: string, path: string, token = bound, signer = key) =>
+    createDpopProof(signer, { htm: method, htu: `${publicOrigin}${path}`, accessToken: token });
+  const withProof = (method: string, path: string, token = bound): Call => ({
+    token,
+    scheme: 'DPoP',
+    proof: proofFor(method, path, token),
+  });
+  // The challenge naming the error comes first, in the scheme the token came with (DPoP for
+  // errors about proofs); the DPoP challenge, with its algs, is always there.
+  const refused = (code: string, error: string, scheme: 'Bearer' | 'DPoP') => ({
+    status: 401,
+    challenge: expect.stringMatching(
+      new RegExp(`^${scheme} error="${error}", (?=.*algs="[^"]*ES256)`),
+    ) as unknown,
+    body: { error, code },
+  });
+
+  it('accepts a DPoP-bound token with a fresh proof, on /orders as on /invoices', async () => {
+    expect(
+      await call('POST', '/orders', { ...withProof('POST', '/orders'), json: order }),
+    ).toMatchObject({
+      status: 201,
+      body: { ...order, placedBy: 'order-writer' },
+    });
+    const invoices = await call('GET', '/invoices', withProof('GET', '/invoices'));
+    expect(invoices).toMatchObject({ status: 200, challenge: null });
+    expect(invoices.body).toContainEqual({
+      order: expect.any(Number) as unknown,
+      ...order,
+      total: 26.7,
+    });
+    // The query is no part of htu (RFC 9449 §4.3).
+    expect(await call('GET', '/invoices?page=1', withProof('GET', '/invoices'))).toMatchObject({
+      status: 200,
+    });
+  });
+
+  it('refuses a plain bearer token on /invoices with the DPoP challenge', async () => {
+    expect(await call('GET', '/invoices', { token: await mint('order-writer') })).toMatchObject(
+      refused('ERR_DPOP_REQUIRED', 'invalid_token', 'DPoP'),
+    );
+  });
+
+  it.each<[string, () => Promise<Call> | Call, ReturnType<typeof refused>]>([
+    [
+      'the bound token sent as a Bearer token',
+      () => ({ token: bound }),
+      refused('ERR_DPOP_BINDING_MISMATCH', 'invalid_token', 'Bearer'),
+    ],
+    [
+      'the bound token with a proof by another key',
+      async () => ({
+        token: bound,
+        scheme: 'DPoP',
+        proof: proofFor('GET', '/invoices', bound, await createDpopKey()),
+      }),
+      refused('ERR_DPOP_BINDING_MISMATCH', 'invalid_token', 'DPoP'),
+    ],
+    [
+      'the bound token without a proof',
+      () => ({ token: bound, scheme: 'DPoP' }),
+      refused('ERR_DPOP_PROOF_MISSING', 'invalid_dpop_proof', 'DPoP'),
+    ],
+    [
+      'a proof for another method',
+      () => ({ token: bound, scheme: 'DPoP', proof: proofFor('POST', '/invoices') }),
+      refused('ERR_DPOP_PROOF_INVALID', 'invalid_dpop_proof', 'DPoP'),
+    ],
+    [
+      'a proof for another path',
+      () => ({ token: bound, scheme: 'DPoP', proof: proofFor('GET', '/orders') }),
+      refused('ERR_DPOP_PROOF_INVALID', 'invalid_dpop_proof', 'DPoP'),
+    ],
+    [
+      'a proof naming the address the request was sent to instead of the public origin',
+      () => ({
+        token: bound,
+        scheme: 'DPoP',
+        proof: createDpopProof(key, { htm: 'GET', htu: `${base}/invoices`, accessToken: bound }),
+      }),
+      refused('ERR_DPOP_PROOF_INVALID', 'invalid_dpop_proof', 'DPoP'),
+    ],
+    [
+      'a proof without ath',
+      () => ({
+        token: bound,
+        scheme: 'DPoP',
+        proof: createDpopProof(key, { htm: 'GET', htu: `${publicOrigin}/invoices` }),
+      }),
+      refused('ERR_DPOP_PROOF_INVALID', 'invalid_dpop_proof', 'DPoP'),
+    ],
+    [
+      'an unbound token sent with the DPoP scheme',
+      async () => {
+        const plain = await mint('order-writer');
+        return { token: plain, scheme: 'DPoP', proof: proofFor('GET', '/invoices', plain) };
+      },
+      refused('ERR_DPOP_BINDING_MISMATCH', 'invalid_token', 'DPoP'),
+    ],
+  ])('refuses %s', async (_name, make, expected) => {
+    expect(await call('GET', '/invoices', await make())).toMatchObject(expected);
+  });
+
+  it('refuses a replayed proof, then accepts a fresh one', async () => {
+    const captured = withProof('GET', '/invoices');
+    expect(await call('GET', '/invoices', captured)).toMatchObject({ status: 200 });
+    expect(await call('GET', '/invoices', captured)).toMatchObject(
+      refused('ERR_DPOP_PROOF_REPLAYED', 'invalid_dpop_proof', 'DPoP'),
+    );
+    expect(await call('GET', '/invoices', withProof('GET', '/invoices'))).toMatchObject({
+      status: 200,
+    });
+  });
+
+  it("takes a DPoP-bound token from the dev issuer's token endpoint", async () => {
+    const client = await createDpopKey();
+    const response = await fetch(issuer.tokenEndpoint, {
+      method: 'POST',
+      headers: {
+        authorization: `Basic ${btoa('catalog-reader:catalog-reader-dev-secret')}`,
+        'content-type': 'application/x-www-form-urlencoded',
+        dpop: createDpopProof(client, { htm: 'POST', htu: issuer.tokenEndpoint }),
+      },
+      body: 'grant_type=client_credentials',
+    });
+    const body = (await response.json()) as { access_token: string; token_type: string };
+    expect(body.token_type).toBe('DPoP');
+    const token = body.access_token;
+    expect(
+      await call('GET', '/invoices', {
+        token,
+        scheme: 'DPoP',
+        proof: proofFor('GET', '/invoices', token, client),
+      }),
+    ).toMatchObject({ status: 200, body: [] });
   });
 });

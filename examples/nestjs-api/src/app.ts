@@ -25,6 +25,7 @@ import {
   JwtGuard,
   JwtGuardModule,
   Public,
+  RequireDpop,
   RequireScope,
 } from '@jwt-guard/nestjs';
 import { JsonObjectBody } from './json-body.interceptor.js';
@@ -35,7 +36,13 @@ export interface OrdersApiOptions {
   readonly issuer: string;
   /** This API's identifier, the `aud` its tokens must carry. */
   readonly audience: string;
-  /** Revocations; in memory unless a shared store (Redis) is given. */
+  /**
+   * The origin clients call this API at (scheme, host, port: `https://orders.example`), which
+   * DPoP proofs name in `htu`. Configured, never read from a request's `Host`, which the
+   * client controls.
+   */
+  readonly publicOrigin: string;
+  /** Revocations and spent DPoP proofs; in memory unless a shared store (Redis) is given. */
   readonly store?: TokenStore;
 }
 
@@ -64,17 +71,32 @@ class CatalogController {
   }
 }
 
-@Controller('orders')
+// Routes under two prefixes, so that the invoices read the same orders.
+@Controller()
 class OrdersController {
   private readonly orders: Order[] = [];
 
-  @Get()
+  @Get('orders')
   @RequireScope('orders:read')
   list(@Auth() auth: AuthContext) {
     return this.orders.filter((order) => order.placedBy === auth.subject);
   }
 
-  @Post()
+  // The caller's orders with what they cost (`null` for an item not in the catalogue). Invoices
+  // are worth stealing a token for: only a DPoP-bound token, sent with a fresh proof by its key,
+  // opens them (RFC 9449), so a token copied out of a log or a proxy is not enough.
+  @Get('invoices')
+  @RequireDpop()
+  @RequireScope('orders:read')
+  invoices(@Auth() auth: AuthContext) {
+    return this.list(auth).map((order) => {
+      const price = CATALOG.find((entry) => entry.sku === order.item)?.price;
+      const total = price === undefined ? null : Math.round(price * order.quantity * 100) / 100;
+      return { order: order.id, item: order.item, quantity: order.quantity, total };
+    });
+  }
+
+  @Post('orders')
   @RequireScope('orders:write')
   @UseInterceptors(JsonObjectBody)
   place(@Auth() auth: AuthContext, @Body() body: Record<string, unknown>) {
@@ -132,11 +154,12 @@ class RevocationsController {
 
 /**
  * The orders API as a Nest module: the catalogue is public, reading orders needs
- * `orders:read`, placing one `orders:write`, and revoking a token `admin`.
+ * `orders:read`, placing one `orders:write`, and revoking a token `admin`; the invoices need
+ * `orders:read` and a DPoP-bound token. Bearer and DPoP tokens are both accepted elsewhere.
  *
  * @example
  * ```ts
- * const app = await NestFactory.create(OrdersModule.forRoot({ issuer, audience }));
+ * const app = await NestFactory.create(OrdersModule.forRoot({ issuer, audience, publicOrigin }));
  * ```
  */
 @Module({ controllers: [CatalogController, OrdersController, RevocationsController] })
@@ -146,7 +169,12 @@ export class OrdersModule {
     return {
       module: OrdersModule,
       imports: [
-        JwtGuardModule.forRoot({ issuer: options.issuer, audience: options.audience, store }),
+        JwtGuardModule.forRoot({
+          issuer: options.issuer,
+          audience: options.audience,
+          store,
+          dpop: { mode: 'allowed', origin: options.publicOrigin },
+        }),
       ],
       providers: [{ provide: TOKEN_STORE, useValue: store }],
     };
@@ -158,8 +186,12 @@ export class OrdersModule {
  *
  * @example
  * ```ts
- * const app = await createOrdersApp({ issuer: 'http://127.0.0.1:9000', audience: 'https://api.example/' });
- * await app.listen(3000);
+ * const app = await createOrdersApp({
+ *   issuer: 'http://127.0.0.1:9000',
+ *   audience: 'https://api.example/',
+ *   publicOrigin: 'http://127.0.0.1:3002',
+ * });
+ * await app.listen(3002, '127.0.0.1');
  * ```
  */
 export async function createOrdersApp(options: OrdersApiOptions): Promise<NestExpressApplication> {

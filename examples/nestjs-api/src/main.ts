@@ -6,7 +6,11 @@ import { createOrdersApp } from './app.js';
 const port = Number(process.env.PORT ?? 3002);
 const issuer = process.env.ISSUER_URL ?? 'http://127.0.0.1:4000';
 const audience = process.env.AUDIENCE ?? 'https://api.example/';
-// With REDIS_URL, revocations are shared by every instance (a fleet); without, kept in memory.
+// What clients put in their DPoP proofs' htu: the address they call, which only whoever starts
+// the API knows (behind a proxy, its public name).
+const publicOrigin = process.env.PUBLIC_ORIGIN ?? `http://127.0.0.1:${port}`;
+// With REDIS_URL, revocations and spent DPoP proofs are shared by every instance (a fleet);
+// without, kept in memory.
 const redisUrl = process.env.REDIS_URL;
 const store =
   redisUrl === undefined
@@ -15,9 +19,9 @@ const store =
         client: new Redis(redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1 }),
       });
 
-void createOrdersApp({ issuer, audience, store }).then(async (app) => {
+void createOrdersApp({ issuer, audience, publicOrigin, store }).then(async (app) => {
   await app.listen(port, '127.0.0.1');
   console.log(
-    `orders API (nestjs) on http://127.0.0.1:${port}, trusting ${issuer} for ${audience}`,
+    `orders API (nestjs) on http://127.0.0.1:${port}, trusting ${issuer} for ${audience}; DPoP proofs name ${publicOrigin}`,
   );
 });

@@ -1,19 +1,32 @@
 import type { Server } from 'node:http';
 import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
-import { createTokenFactory, startKeyServer, testKeys, type KeyServer } from '@jwt-guard/testkit';
+import {
+  createDpopKey,
+  createDpopProof,
+  createTokenFactory,
+  startKeyServer,
+  testKeys,
+  type DpopKey,
+  type KeyServer,
+} from '@jwt-guard/testkit';
 import { createOrdersApp } from '../src/index.js';
 
 const audience = 'https://api.example/';
+// What DPoP proofs name in htu; supertest reaches the app on loopback under another name, and
+// the guard never builds htu from the request's Host.
+const publicOrigin = 'https://orders.example';
+const DPOP = 'DPoP algs="RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA"';
 const keys = testKeys();
 const NOT_A_JSON_OBJECT = {
   error: 'invalid_request',
   message: 'the body must be a JSON object sent as application/json',
 };
-const MISSING = { status: 401, challenge: 'Bearer', body: { code: 'ERR_TOKEN_MISSING' } };
+// RFC 9449 §7.1: an API that takes DPoP says so in every challenge, with the algorithms.
+const MISSING = { status: 401, challenge: `Bearer, ${DPOP}`, body: { code: 'ERR_TOKEN_MISSING' } };
 const lacking = (scope: string) => ({
   status: 403,
-  challenge: `Bearer error="insufficient_scope", error_description="The access token lacks a required scope", scope="${scope}"`,
+  challenge: `Bearer error="insufficient_scope", error_description="The access token lacks a required scope", scope="${scope}", ${DPOP}`,
   body: { error: 'insufficient_scope', code: 'ERR_SCOPE_INSUFFICIENT' },
 });
 
@@ -45,7 +58,7 @@ describe('orders API on NestJS', () => {
       clock: { nowMs: () => Date.now() },
     });
     token = (scope, claims = {}) => mint.sign(keys.ES256, { scope, ...claims });
-    app = await createOrdersApp({ issuer: issuer.issuer, audience });
+    app = await createOrdersApp({ issuer: issuer.issuer, audience, publicOrigin });
     await app.init();
   });
   afterAll(async () => {
@@ -79,7 +92,10 @@ describe('orders API on NestJS', () => {
   });
 
   it('lists and places orders by scope', async () => {
-    await request(server()).get('/orders').expect(401).expect('WWW-Authenticate', 'Bearer');
+    await request(server())
+      .get('/orders')
+      .expect(401)
+      .expect('WWW-Authenticate', `Bearer, ${DPOP}`);
     await request(server())
       .post('/orders')
       .set(auth(token('orders:read')))
@@ -195,5 +211,61 @@ describe('orders API on NestJS', () => {
     expect(answer).toMatchObject({ status: 400, body: NOT_A_JSON_OBJECT });
     expect(answer.text).not.toContain(tail);
     expect(written).toEqual([]);
+  });
+
+  describe('DPoP (RFC 9449) on GET /invoices', () => {
+    let key: DpopKey;
+    let bound: string;
+    beforeAll(async () => {
+      key = await createDpopKey();
+      bound = token('orders:read orders:write', {
+        sub: 'dpop-client',
+        cnf: { jkt: key.thumbprint },
+      });
+    });
+    const proof = (method: string, path: string, signer: DpopKey = key) =>
+      createDpopProof(signer, { htm: method, htu: `${publicOrigin}${path}`, accessToken: bound });
+    const withDpop = (value: string) => ({ Authorization: `DPoP ${bound}`, DPoP: value });
+    const refusal = async (headers: Record<string, string>, code: string, scheme: string) => {
+      const res = await request(server()).get('/invoices').set(headers).expect(401);
+      expect(res.body).toMatchObject({ code });
+      expect(res.headers['www-authenticate']).toMatch(new RegExp(`^${scheme} error="`));
+      expect(res.headers['www-authenticate']).toContain('algs="');
+    };
+
+    it('accepts the bound token with a fresh proof, on /orders as on /invoices', async () => {
+      await request(server())
+        .post('/orders')
+        .set(withDpop(proof('POST', '/orders')))
+        .send({ item: 'tea-sencha', quantity: 3 })
+        .expect(201);
+      const res = await request(server())
+        .get('/invoices')
+        .set(withDpop(proof('GET', '/invoices')))
+        .expect(200);
+      expect(res.body).toMatchObject([{ item: 'tea-sencha', quantity: 3, total: 26.7 }]);
+    });
+
+    it('refuses a bearer token, the bound token as Bearer, another key, another path', async () => {
+      await refusal(
+        { Authorization: `Bearer ${token('orders:read')}` },
+        'ERR_DPOP_REQUIRED',
+        'DPoP',
+      );
+      await refusal({ Authorization: `Bearer ${bound}` }, 'ERR_DPOP_BINDING_MISMATCH', 'Bearer');
+      const other = await createDpopKey();
+      await refusal(
+        withDpop(proof('GET', '/invoices', other)),
+        'ERR_DPOP_BINDING_MISMATCH',
+        'DPoP',
+      );
+      await refusal(withDpop(proof('GET', '/orders')), 'ERR_DPOP_PROOF_INVALID', 'DPoP');
+    });
+
+    it('refuses a replayed proof', async () => {
+      const captured = proof('GET', '/invoices');
+      await request(server()).get('/invoices').set(withDpop(captured)).expect(200);
+      await refusal(withDpop(captured), 'ERR_DPOP_PROOF_REPLAYED', 'DPoP');
+    });
   });
 });

@@ -6,6 +6,10 @@ export interface ChallengeParams {
   readonly realm?: string | undefined;
   /** RFC 9728 §5.1 `resource_metadata` URL. */
   readonly resourceMetadata?: string | undefined;
+  /** RFC 9449 §7.1: when DPoP is accepted, the proof algorithms (a `DPoP` challenge is added). */
+  readonly dpopAlgorithms?: readonly string[] | undefined;
+  /** `false` when only DPoP-bound tokens are accepted: no `Bearer` challenge. */
+  readonly bearer?: boolean | undefined;
 }
 
 /** Everything a single challenge can carry. */
@@ -13,6 +17,12 @@ export interface ChallengeInput extends ChallengeParams {
   readonly error?: string | undefined;
   readonly errorDescription?: string | undefined;
   readonly scope?: readonly string[] | undefined;
+  /** RFC 9470 §3 step-up: acceptable authentication context classes. */
+  readonly acrValues?: readonly string[] | undefined;
+  /** RFC 9470 §3 step-up: the largest acceptable authentication age, in seconds. */
+  readonly maxAgeSeconds?: number | undefined;
+  /** RFC 9449 §7.1 `algs` of a `DPoP` challenge. */
+  readonly algs?: readonly string[] | undefined;
 }
 
 // RFC 9110 §5.6.4 quoted-string: escape the two characters that would end or break it.
@@ -43,6 +53,15 @@ export function buildChallenge(input: ChallengeInput): string {
   }
   if (input.scope !== undefined && input.scope.length > 0) {
     parts.push(`scope=${quote(input.scope.join(' '))}`);
+  }
+  if (input.acrValues !== undefined && input.acrValues.length > 0) {
+    parts.push(`acr_values=${quote(input.acrValues.join(' '))}`);
+  }
+  if (input.maxAgeSeconds !== undefined) {
+    parts.push(`max_age=${quote(String(input.maxAgeSeconds))}`);
+  }
+  if (input.algs !== undefined && input.algs.length > 0) {
+    parts.push(`algs=${quote(input.algs.join(' '))}`);
   }
   if (input.resourceMetadata !== undefined) {
     parts.push(`resource_metadata=${quote(input.resourceMetadata)}`);

@@ -100,6 +100,46 @@ const CATALOG = {
     error: 'invalid_token',
     text: 'The access token was already used',
   },
+  ERR_DPOP_PROOF_MISSING: {
+    status: 401,
+    error: 'invalid_dpop_proof',
+    text: 'A DPoP proof is required with a DPoP access token',
+  },
+  ERR_DPOP_PROOF_INVALID: {
+    status: 401,
+    error: 'invalid_dpop_proof',
+    text: 'The DPoP proof is invalid',
+  },
+  ERR_DPOP_PROOF_REPLAYED: {
+    status: 401,
+    error: 'invalid_dpop_proof',
+    text: 'The DPoP proof was already used',
+  },
+  ERR_DPOP_NONCE_REQUIRED: {
+    status: 401,
+    error: 'use_dpop_nonce',
+    text: 'The DPoP proof must carry the nonce the server provided',
+  },
+  ERR_DPOP_BINDING_MISMATCH: {
+    status: 401,
+    error: 'invalid_token',
+    text: 'The access token is not bound to the key of the DPoP proof',
+  },
+  ERR_DPOP_REQUIRED: {
+    status: 401,
+    error: 'invalid_token',
+    text: 'This resource requires a DPoP-bound access token',
+  },
+  ERR_CERTIFICATE_BINDING_MISMATCH: {
+    status: 401,
+    error: 'invalid_token',
+    text: 'The access token is bound to another client certificate',
+  },
+  ERR_AUTHENTICATION_INSUFFICIENT: {
+    status: 401,
+    error: 'insufficient_user_authentication',
+    text: 'A stronger or more recent user authentication is required',
+  },
   ERR_SCOPE_INSUFFICIENT: {
     status: 403,
     error: 'insufficient_scope',
@@ -146,6 +186,14 @@ export interface ErrorDetails {
   readonly cause?: unknown;
   /** Which route requirement failed, for audit events. */
   readonly requirement?: string | undefined;
+  /** RFC 9470 §3: the acceptable `acr` values of the route (step-up). */
+  readonly acrValues?: readonly string[] | undefined;
+  /** RFC 9470 §3: the route's maximum authentication age, in seconds (step-up). */
+  readonly maxAgeSeconds?: number | undefined;
+  /** How the refused token was presented, so the challenge names the same scheme. */
+  readonly scheme?: 'Bearer' | 'DPoP' | undefined;
+  /** A fresh RFC 9449 §9 nonce, sent as `DPoP-Nonce`. */
+  readonly dpopNonce?: string | undefined;
 }
 
 /**
@@ -199,22 +247,19 @@ export class JwtGuardError extends Error {
     // RFC 6750 §3: a challenge on every 401, and on 400/403 when it names an error; a 503 or a
     // CSRF refusal is not an authentication problem and carries none.
     if (entry.status === 401 || entry.error !== undefined) {
-      headers['WWW-Authenticate'] = buildChallenge({
-        ...challenge,
-        error: entry.error,
-        errorDescription: entry.error === undefined ? undefined : entry.text,
-        scope: details.scope,
-      });
+      headers['WWW-Authenticate'] = buildChallenges(code, entry, details, challenge);
     }
+    if (details.dpopNonce !== undefined) headers['DPoP-Nonce'] = details.dpopNonce;
     this.headers = Object.freeze(headers);
   }
 
   /**
    * The same error with a challenge that carries the deployment's attributes (realm,
-   * resource metadata); the guard calls it once, on the way out.
+   * resource metadata, DPoP algorithms) and facts of the request (its scheme, a fresh nonce);
+   * the guard calls it once, on the way out.
    */
-  withChallenge(challenge: ChallengeParams): JwtGuardError {
-    return new JwtGuardError(this.code, this.#details, challenge);
+  withChallenge(challenge: ChallengeParams, details: ErrorDetails = {}): JwtGuardError {
+    return new JwtGuardError(this.code, { ...this.#details, ...details }, challenge);
   }
 
   /** The body an API may send: code and fixed description, nothing from the request. */
@@ -225,6 +270,50 @@ export class JwtGuardError extends Error {
       message: this.message,
     };
   }
+}
+
+// The DPoP error codes of RFC 9449 §7.1 belong to the DPoP scheme's challenge.
+const DPOP_ERRORS: ReadonlySet<string> = new Set(['invalid_dpop_proof', 'use_dpop_nonce']);
+
+// RFC 9110 §11.6.1 allows several challenges in one header, comma-separated. The one naming
+// the error comes first; the other scheme is offered bare, so a client learns both.
+function buildChallenges(
+  code: ErrorCode,
+  entry: (typeof CATALOG)[ErrorCode],
+  details: ErrorDetails,
+  challenge: ChallengeParams,
+): string {
+  const dpop = challenge.dpopAlgorithms;
+  // Where DPoP is required (the guard's mode, or the route refusing a bearer token), offering
+  // Bearer would send the client down a path that cannot succeed.
+  const bearer = dpop === undefined || (challenge.bearer !== false && code !== 'ERR_DPOP_REQUIRED');
+  const errorScheme =
+    dpop === undefined
+      ? 'Bearer'
+      : DPOP_ERRORS.has(entry.error ?? '') || !bearer
+        ? 'DPoP'
+        : (details.scheme ?? 'Bearer');
+  const error = {
+    error: entry.error,
+    errorDescription: entry.error === undefined ? undefined : entry.text,
+    scope: details.scope,
+    acrValues: details.acrValues,
+    maxAgeSeconds: details.maxAgeSeconds,
+  };
+  const base = { realm: challenge.realm, resourceMetadata: challenge.resourceMetadata };
+  const values: string[] = [];
+  if (bearer) values.push(buildChallenge({ ...base, ...(errorScheme === 'Bearer' ? error : {}) }));
+  if (dpop !== undefined) {
+    const value = buildChallenge({
+      ...base,
+      ...(errorScheme === 'DPoP' ? error : {}),
+      scheme: 'DPoP',
+      algs: dpop,
+    });
+    if (errorScheme === 'DPoP') values.unshift(value);
+    else values.push(value);
+  }
+  return values.join(', ');
 }
 
 /**

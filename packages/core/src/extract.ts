@@ -11,13 +11,31 @@ export interface ExtractionPolicy {
   readonly cookie:
     { readonly name: string; readonly allowedOrigins: ReadonlySet<string> } | undefined;
   readonly maxTokenBytes: number;
+  /** Whether `Authorization: DPoP <token>` (RFC 9449 §7.1) is read; only when DPoP is configured. */
+  readonly dpop?: boolean;
+}
+
+/**
+ * How a token was presented: `DPoP` (RFC 9449 §7.1, a proof must come with it) or `Bearer`
+ * (RFC 6750: header, cookie or query — possession alone).
+ */
+export type PresentationScheme = 'Bearer' | 'DPoP';
+
+/** The request's one access token and the scheme it came with. */
+export interface Credentials {
+  readonly token: string;
+  readonly scheme: PresentationScheme;
 }
 
 // RFC 6750 §2.1 b64token.
 const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-function fromAuthorization(request: GuardRequest, maxBytes: number): string | undefined {
+function fromAuthorization(
+  request: GuardRequest,
+  maxBytes: number,
+  dpop: boolean,
+): Credentials | undefined {
   const values = headerValues(request.headers, 'authorization');
   if (values.length === 0) return undefined;
   // Two headers may be read differently by a proxy and by us: refuse instead of guessing.
@@ -25,13 +43,16 @@ function fromAuthorization(request: GuardRequest, maxBytes: number): string | un
   const value = (values[0] as string).trim();
   const space = value.indexOf(' ');
   const scheme = space === -1 ? value : value.slice(0, space);
-  // RFC 9110 §11.1: the scheme is case-insensitive. Another scheme (Basic, …) is no bearer
-  // credential at all, answered like a missing one.
-  if (scheme.toLowerCase() !== 'bearer') return undefined;
+  // RFC 9110 §11.1: the scheme is case-insensitive. Another scheme (Basic, or DPoP when DPoP
+  // is not configured) is no credential of ours at all, answered like a missing one.
+  const lower = scheme.toLowerCase();
+  const kind: PresentationScheme | undefined =
+    lower === 'bearer' ? 'Bearer' : lower === 'dpop' && dpop ? 'DPoP' : undefined;
+  if (kind === undefined) return undefined;
   const credentials = space === -1 ? '' : value.slice(space + 1).trimStart();
   if (credentials.length > maxBytes) throw new JwtGuardError('ERR_TOKEN_TOO_LARGE');
   if (!B64TOKEN.test(credentials)) throw new JwtGuardError('ERR_AUTHORIZATION_MALFORMED');
-  return credentials;
+  return { token: credentials, scheme: kind };
 }
 
 function fromQuery(request: GuardRequest): string | undefined {
@@ -97,9 +118,39 @@ function fromCookie(
 }
 
 /**
- * Finds the one access token of a request. No token → 401 without an error attribute; a
- * token sent twice or by two methods → 400 `invalid_request` (RFC 6750 §2: a client must
- * use only one method).
+ * Finds the one access token of a request and how it was presented. No token → 401 without
+ * an error attribute; a token sent twice or by two methods → 400 `invalid_request` (RFC 6750
+ * §2: a client must use only one method).
+ *
+ * @example
+ * ```ts
+ * const { token, scheme } = extractCredentials({ method: 'GET', url: '/', headers: ['Authorization', 'DPoP eyJ…'] }, policy);
+ * ```
+ */
+export function extractCredentials(request: GuardRequest, policy: ExtractionPolicy): Credentials {
+  const found: Credentials[] = [];
+  if (policy.header) {
+    const credentials = fromAuthorization(request, policy.maxTokenBytes, policy.dpop === true);
+    if (credentials !== undefined) found.push(credentials);
+  }
+  if (policy.query) {
+    const token = fromQuery(request);
+    if (token !== undefined) found.push({ token, scheme: 'Bearer' });
+  }
+  if (policy.cookie !== undefined) {
+    const token = fromCookie(request, policy.cookie);
+    if (token !== undefined) found.push({ token, scheme: 'Bearer' });
+  }
+  if (found.length > 1) throw new JwtGuardError('ERR_MULTIPLE_TOKENS');
+  const credentials = found[0];
+  if (credentials === undefined || credentials.token === '') {
+    throw new JwtGuardError('ERR_TOKEN_MISSING');
+  }
+  return credentials;
+}
+
+/**
+ * Finds the one access token of a request (see {@link extractCredentials}).
  *
  * @example
  * ```ts
@@ -107,21 +158,5 @@ function fromCookie(
  * ```
  */
 export function extractToken(request: GuardRequest, policy: ExtractionPolicy): string {
-  const found: string[] = [];
-  if (policy.header) {
-    const token = fromAuthorization(request, policy.maxTokenBytes);
-    if (token !== undefined) found.push(token);
-  }
-  if (policy.query) {
-    const token = fromQuery(request);
-    if (token !== undefined) found.push(token);
-  }
-  if (policy.cookie !== undefined) {
-    const token = fromCookie(request, policy.cookie);
-    if (token !== undefined) found.push(token);
-  }
-  if (found.length > 1) throw new JwtGuardError('ERR_MULTIPLE_TOKENS');
-  const token = found[0];
-  if (token === undefined || token === '') throw new JwtGuardError('ERR_TOKEN_MISSING');
-  return token;
+  return extractCredentials(request, policy).token;
 }

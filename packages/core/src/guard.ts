@@ -4,7 +4,8 @@ import { checkTimeClaims, deepFreeze, validateClaims, type Claims } from './clai
 import type { AuthContext } from './context.js';
 import { ConfigurationError, JwtGuardError, isJwtGuardError } from './errors.js';
 import { identifier, type TokenRejectedEvent } from './events.js';
-import { extractToken } from './extract.js';
+import { extractCredentials, type PresentationScheme } from './extract.js';
+import { createSenderCheck } from './binding.js';
 import { parseJsonObject } from './json.js';
 import {
   checkProtectedHeader,
@@ -15,6 +16,7 @@ import {
   type DecodedJws,
 } from './jws.js';
 import type { VerificationKey } from './keys/key.js';
+import type { ResourceMetadata } from './metadata.js';
 import { resolveOptions, type GuardOptions, type ResolvedIssuer } from './options.js';
 import type { GuardRequest } from './request.js';
 import { checkRequirement, type Requirement } from './requirements.js';
@@ -44,7 +46,11 @@ export interface Guard<A extends AuthContext | undefined = AuthContext> {
    * `undefined` for a request without any token only when `credentialsRequired: false`.
    */
   authenticate(request: GuardRequest): Promise<A>;
-  /** Verifies one token string; throws a {@link JwtGuardError}. */
+  /**
+   * Verifies one token string; throws a {@link JwtGuardError}. A sender-constrained token
+   * (`cnf.jkt`, `cnf["x5t#S256"]`) is refused here: without a request there is no proof or
+   * client certificate to check it against; use `authenticate`.
+   */
   verify(token: string): Promise<AuthContext>;
   /**
    * Checks a route requirement against a verified context; throws a {@link JwtGuardError}
@@ -59,6 +65,16 @@ export interface Guard<A extends AuthContext | undefined = AuthContext> {
   consumeOnce(auth: AuthContext | undefined, scope?: string): Promise<void>;
   /** Fetches every remote key set now, so the first request does not wait; rejects on failure. */
   hydrate(): Promise<void>;
+  /**
+   * Headers to add to the response of an accepted request: a fresh `DPoP-Nonce` (RFC 9449 §9)
+   * for a DPoP request when server nonces are configured, so clients follow the rotation.
+   */
+  responseHeaders(auth: AuthContext | undefined): Readonly<Record<string, string>>;
+  /**
+   * The RFC 9728 protected-resource metadata configured with `resourceMetadata`, for the
+   * adapter to serve at its `path`; `undefined` without that option.
+   */
+  readonly resourceMetadata: ResourceMetadata | undefined;
 }
 
 // Shared by every one-time route that names no scope of its own.
@@ -74,6 +90,16 @@ interface CacheEntry {
 interface Facts {
   header?: Readonly<Record<string, unknown>>;
   claims?: Readonly<Record<string, unknown>>;
+  scheme?: PresentationScheme;
+}
+
+const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
+// What `verify(token)` checks a token's binding against: no proof, no certificate.
+const NO_REQUEST: GuardRequest = Object.freeze({ method: '', url: '/', headers: [] });
+
+function isDpopBound(auth: AuthContext): boolean {
+  const cnf = auth.claims.cnf as { jkt?: unknown } | undefined;
+  return typeof cnf?.jkt === 'string';
 }
 
 function identifiersOf(facts: Facts): Omit<TokenRejectedEvent, 'type' | 'code'> {
@@ -135,6 +161,14 @@ export function createGuard(options: GuardOptions): Guard<AuthContext | undefine
   }
   // One-time tokens need state even when no store was configured: the embedded default.
   const oneTimeStore = store ?? createMemoryStore({ clock, clockToleranceSeconds });
+  const checkSender = createSenderCheck({
+    dpop: resolved.dpop,
+    certificateThumbprint: resolved.certificateThumbprint,
+    replayStore: oneTimeStore,
+    clock,
+    clockToleranceSeconds,
+    emit,
+  });
   const cache =
     resolved.cacheMaxEntries > 0
       ? createLruCache<string, CacheEntry>(resolved.cacheMaxEntries)
@@ -156,7 +190,7 @@ export function createGuard(options: GuardOptions): Guard<AuthContext | undefine
     }
     return resolved.challenge === undefined
       ? guardError
-      : guardError.withChallenge(resolved.challenge);
+      : guardError.withChallenge(resolved.challenge, { scheme: facts.scheme });
   }
 
   function accepted(context: AuthContext, cached: boolean): AuthContext {
@@ -238,58 +272,69 @@ export function createGuard(options: GuardOptions): Guard<AuthContext | undefine
     return hit.context;
   }
 
-  function verify(token: unknown, facts: Facts): AuthContext | Promise<AuthContext> {
+  function verify(
+    token: unknown,
+    facts: Facts,
+    request: GuardRequest,
+    scheme: PresentationScheme,
+  ): AuthContext | Promise<AuthContext> {
     if (typeof token !== 'string') throw new JwtGuardError('ERR_TOKEN_MALFORMED');
-    const cached = fromCache(token);
-    if (cached !== undefined) return admit(cached, true, facts);
-    const verified = verifyFully(token, facts);
-    return verified instanceof Promise
-      ? verified.then((context) => admit(context, false, facts))
-      : admit(verified, false, facts);
+    const hit = fromCache(token);
+    if (hit !== undefined) {
+      facts.header = hit.header;
+      facts.claims = hit.claims;
+    }
+    const admitted =
+      hit !== undefined ? admit(hit) : then(verifyFully(token, facts), (context) => admit(context));
+    // The binding is checked per request, after the token itself: a proof or a certificate
+    // belongs to this request, never to the cache. Only then is the token accepted, so an
+    // audit log never shows a request as accepted and refused at once.
+    return then(admitted, (context) => {
+      const checked = checkSender(request, context, scheme);
+      const cached = hit !== undefined;
+      return checked === undefined
+        ? accepted(context, cached)
+        : checked.then(() => accepted(context, cached));
+    });
   }
 
   // The revocation check runs on every request, also when the cache answered: a revoked
   // token is never served from the cache.
-  function admit(
-    context: AuthContext,
-    cached: boolean,
-    facts: Facts,
-  ): AuthContext | Promise<AuthContext> {
-    if (store === undefined) return accepted(context, cached);
-    facts.header = context.header;
-    facts.claims = context.claims;
+  function admit(context: AuthContext): AuthContext | Promise<AuthContext> {
+    if (store === undefined) return context;
     let answer: boolean | PromiseLike<boolean>;
     try {
       answer = store.isRevoked(context.claims);
     } catch (error) {
-      return storeFailed(error, context, cached);
+      return storeFailed(error, context);
     }
     return isPromiseLike(answer)
       ? Promise.resolve(answer).then(
-          (revoked) => revocationAnswer(revoked, context, cached),
-          (error: unknown) => storeFailed(error, context, cached),
+          (revoked) => revocationAnswer(revoked, context),
+          (error: unknown) => storeFailed(error, context),
         )
-      : revocationAnswer(answer, context, cached);
+      : revocationAnswer(answer, context);
   }
 
-  function revocationAnswer(revoked: unknown, context: AuthContext, cached: boolean): AuthContext {
+  function revocationAnswer(revoked: unknown, context: AuthContext): AuthContext {
     if (revoked === true) throw new JwtGuardError('ERR_TOKEN_REVOKED');
     // A store that answers neither true nor false is broken: a store failure (503 unless
     // storeUnavailable allows), not a verdict on the token.
     if (revoked !== false) {
-      return storeFailed(
-        new TypeError('isRevoked answered neither true nor false'),
-        context,
-        cached,
-      );
+      return storeFailed(new TypeError('isRevoked answered neither true nor false'), context);
     }
-    return accepted(context, cached);
+    return context;
   }
 
-  function storeFailed(error: unknown, context: AuthContext, cached: boolean): AuthContext {
+  function storeFailed(error: unknown, context: AuthContext): AuthContext {
     emit({ type: 'store.unavailable', allowed: failOpen, reason: reasonOf(error) });
     if (!failOpen) throw new JwtGuardError('ERR_STORE_UNAVAILABLE', { cause: error });
-    return accepted(context, cached);
+    return context;
+  }
+
+  // Chains without a promise when the value is already there (the cache-hit path).
+  function then<T, U>(value: T | Promise<T>, next: (value: T) => U | Promise<U>): U | Promise<U> {
+    return value instanceof Promise ? value.then(next) : next(value);
   }
 
   // One promise per call, and none extra when verification ran synchronously.
@@ -310,9 +355,9 @@ export function createGuard(options: GuardOptions): Guard<AuthContext | undefine
     authenticate(request) {
       const facts: Facts = {};
       return settle(facts, () => {
-        let token: string;
+        let credentials: { token: string; scheme: PresentationScheme };
         try {
-          token = extractToken(request, extraction);
+          credentials = extractCredentials(request, extraction);
         } catch (error) {
           if (
             !resolved.credentialsRequired &&
@@ -323,25 +368,37 @@ export function createGuard(options: GuardOptions): Guard<AuthContext | undefine
           }
           throw error;
         }
-        return verify(token, facts);
+        facts.scheme = credentials.scheme;
+        return verify(credentials.token, facts, request, credentials.scheme);
       });
     },
     verify(token) {
       const facts: Facts = {};
-      return settle(facts, () => verify(token, facts));
+      return settle(facts, () => verify(token, facts, NO_REQUEST, 'Bearer'));
     },
     authorize(auth, requirement) {
       try {
         if (auth === undefined) throw new JwtGuardError('ERR_TOKEN_MISSING');
-        checkRequirement(auth, requirement);
+        checkRequirement(auth, requirement, clock.nowMs() / 1000, clockToleranceSeconds);
       } catch (error) {
-        throw rejection(error, { header: auth?.header, claims: auth?.claims });
+        throw rejection(error, {
+          header: auth?.header,
+          claims: auth?.claims,
+          scheme: auth !== undefined && isDpopBound(auth) ? 'DPoP' : undefined,
+        });
       }
+    },
+    resourceMetadata: resolved.resourceMetadata,
+    responseHeaders(auth) {
+      const nonces = resolved.dpop?.nonces;
+      if (nonces === undefined || auth === undefined || !isDpopBound(auth)) return NO_HEADERS;
+      return { 'DPoP-Nonce': nonces.current(clock.nowMs() / 1000) };
     },
     consumeOnce(auth, scope = DEFAULT_ONE_TIME_SCOPE) {
       const facts: Facts = { header: auth?.header, claims: auth?.claims };
       return settle(facts, async () => {
         if (auth === undefined) throw new JwtGuardError('ERR_TOKEN_MISSING');
+        facts.scheme = isDpopBound(auth) ? 'DPoP' : undefined;
         const { jti, exp, iat } = auth.claims;
         if (typeof jti !== 'string')
           throw new JwtGuardError('ERR_CLAIM_MISSING', { requirement: 'jti' });

@@ -1,5 +1,13 @@
 export { createGuard, type Guard } from './guard.js';
 export type { AudienceOption, GuardOptions, IssuerOptions, JwksOptions } from './options.js';
+export type { DpopOptions } from './dpop/options.js';
+export type { MtlsOptions } from './mtls.js';
+export {
+  createResourceMetadataHandler,
+  type ResourceMetadata,
+  type ResourceMetadataHandler,
+  type ResourceMetadataOptions,
+} from './metadata.js';
 export type { AuthContext } from './context.js';
 export type { AccessTokenClaims, Claims, RegisteredClaims } from './claims.js';
 export {
@@ -26,7 +34,12 @@ export {
 export { readScopes, type ScopeClaim } from './scopes.js';
 export { createRouteChecks, type RouteCheck, type RouteChecks } from './route-checks.js';
 export { extractToken, type ExtractionPolicy, type TokenLocation } from './extract.js';
-export { headerValues, type GuardRequest, type HeadersInput } from './request.js';
+export {
+  headerValues,
+  type GuardRequest,
+  type HeadersInput,
+  type PeerCertificateSource,
+} from './request.js';
 export { DEFAULT_ALGORITHMS, isAlgorithm, type Algorithm } from './algorithms.js';
 export { createJwsVerifier, type VerifiedJws } from './jws.js';
 export { createStaticKeySource, type JsonWebKeySet, type KeyInput } from './keys/static.js';

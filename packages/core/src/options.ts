@@ -13,6 +13,17 @@ import type { KeySource } from './keys/source.js';
 import { createStaticKeySource, type KeyInput } from './keys/static.js';
 import type { ScopeClaim } from './scopes.js';
 import type { TokenStore } from './store.js';
+import {
+  resolveResourceMetadata,
+  type ResourceMetadata,
+  type ResourceMetadataOptions,
+} from './metadata.js';
+import { resolveDpopOptions, type DpopOptions, type DpopPolicy } from './dpop/options.js';
+import {
+  createCertificateThumbprint,
+  type CertificateThumbprint,
+  type MtlsOptions,
+} from './mtls.js';
 
 /** Audience setting: one or several exact values, or `null` to opt out explicitly. */
 export type AudienceOption = string | readonly string[] | null;
@@ -100,6 +111,22 @@ export interface GuardOptions {
    * anonymous and signed-in callers); a token that is sent is still checked. Default `true`.
    */
   readonly credentialsRequired?: boolean;
+  /**
+   * DPoP (RFC 9449): accept `Authorization: DPoP` with a proof, or require it. A DPoP-bound
+   * token (`cnf.jkt`) sent as a bearer token is refused with or without this option.
+   */
+  readonly dpop?: DpopOptions;
+  /**
+   * Mutual TLS (RFC 8705). Certificate-bound tokens (`cnf["x5t#S256"]`) are always checked
+   * against the TLS connection's client certificate; this only names a trusted proxy header.
+   */
+  readonly mtls?: MtlsOptions;
+  /**
+   * This API's RFC 9728 protected-resource metadata: the adapters serve it at
+   * `/.well-known/oauth-protected-resource…`, and every challenge names it in
+   * `resource_metadata`, so clients can find out how to get a token.
+   */
+  readonly resourceMetadata?: ResourceMetadataOptions;
 }
 
 /** One issuer as the guard uses it. */
@@ -123,9 +150,12 @@ export interface ResolvedOptions {
   readonly emit: EmitEvent;
   readonly clock: Clock;
   readonly challenge: ChallengeParams | undefined;
+  readonly resourceMetadata: ResourceMetadata | undefined;
   readonly store: TokenStore | undefined;
   readonly failOpen: boolean;
   readonly credentialsRequired: boolean;
+  readonly dpop: DpopPolicy | undefined;
+  readonly certificateThumbprint: CertificateThumbprint;
 }
 
 const KNOWN_OPTIONS = new Set([
@@ -153,6 +183,9 @@ const KNOWN_OPTIONS = new Set([
   'store',
   'storeUnavailable',
   'credentialsRequired',
+  'dpop',
+  'mtls',
+  'resourceMetadata',
 ]);
 const NESTED_OPTIONS: readonly [keyof GuardOptions, ReadonlySet<string>][] = [
   ['requiredClaims', new Set(['exp', 'iat', 'sub'])],
@@ -458,6 +491,22 @@ export function resolveOptions(options: GuardOptions): ResolvedOptions {
   ) {
     fail('"realm" must be a string without quotes, backslashes or control characters');
   }
+  const dpop = options.dpop === undefined ? undefined : resolveDpopOptions(options.dpop);
+  const resourceMetadata =
+    options.resourceMetadata === undefined
+      ? undefined
+      : resolveResourceMetadata(options.resourceMetadata, {
+          issuers: [...issuers.keys()],
+          tokenLocations: locations,
+          dpopAlgorithms: dpop?.algorithms,
+          dpopRequired: dpop?.required === true,
+        });
+  const challenge: ChallengeParams = {
+    realm: options.realm,
+    resourceMetadata: resourceMetadata?.url,
+    dpopAlgorithms: dpop?.algorithms,
+    bearer: dpop?.required !== true,
+  };
   return Object.freeze({
     issuers,
     algorithms: Object.freeze([...new Set([...issuers.values()].flatMap((i) => i.algorithms))]),
@@ -466,6 +515,7 @@ export function resolveOptions(options: GuardOptions): ResolvedOptions {
       query: locations.includes('query'),
       cookie,
       maxTokenBytes,
+      dpop: dpop !== undefined,
     }),
     limits: Object.freeze({
       maxTokenBytes,
@@ -475,12 +525,18 @@ export function resolveOptions(options: GuardOptions): ResolvedOptions {
     cacheMaxEntries,
     emit,
     clock,
-    challenge: options.realm === undefined ? undefined : { realm: options.realm },
+    challenge:
+      options.realm === undefined && resourceMetadata === undefined && dpop === undefined
+        ? undefined
+        : challenge,
     store: storeOption(options.store),
     failOpen:
       oneOf('storeUnavailable', options.storeUnavailable, ['reject', 'allow'], 'reject') ===
       'allow',
     credentialsRequired: booleanOption('credentialsRequired', options.credentialsRequired, true),
+    dpop,
+    certificateThumbprint: createCertificateThumbprint(options.mtls),
+    resourceMetadata,
   });
 }
 

@@ -24,7 +24,21 @@ export interface GuardRequest {
   readonly headers: HeadersInput;
   /** Parsed cookies, when the framework already has them; otherwise `Cookie` is parsed. */
   readonly cookies?: Readonly<Record<string, string | undefined>> | undefined;
+  /**
+   * The connection the request came on (Node's `req.socket`). On a TLS connection its peer
+   * certificate is what an RFC 8705 certificate-bound token is checked against.
+   */
+  readonly socket?: PeerCertificateSource | undefined;
 }
+
+/**
+ * What core reads of a Node `TLSSocket`; a plain socket has no `getPeerCertificate`. An
+ * object type with only optional members would refuse a `net.Socket` (TypeScript's weak-type
+ * check), so `req.socket` of any Node server is accepted as it is.
+ */
+export type PeerCertificateSource = object & {
+  getPeerCertificate?: (detailed?: boolean) => { readonly raw?: Uint8Array } | null | undefined;
+};
 
 /**
  * Every value of one header (case-insensitive name), in order.

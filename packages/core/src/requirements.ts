@@ -24,6 +24,12 @@ export interface RequirementSpec {
   readonly claims?: readonly ClaimCondition[];
   /** The token's `aud` must contain one of these (on top of the guard's own audience). */
   readonly audience?: string | readonly string[];
+  /** Only a DPoP-bound token presented with a valid proof (RFC 9449). */
+  readonly dpop?: boolean;
+  /** Step-up (RFC 9470): the token's `acr` must be one of these. */
+  readonly acr?: string | readonly string[];
+  /** Step-up (RFC 9470): the user authenticated (`auth_time`) at most this long ago. */
+  readonly maxAuthAgeSeconds?: number;
 }
 
 /**
@@ -37,6 +43,12 @@ export interface Requirement {
   readonly claims: readonly ClaimCondition[];
   /** Each group must be met by the token's `aud`. */
   readonly audienceGroups: readonly (readonly string[])[];
+  /** A DPoP-bound token is required. */
+  readonly dpop: boolean;
+  /** Each group must contain the token's `acr`. */
+  readonly acrGroups: readonly (readonly string[])[];
+  /** Largest authentication age accepted, in seconds, or `undefined`. */
+  readonly maxAuthAgeSeconds: number | undefined;
 }
 
 // RFC 6749 §3.3 scope-token: printable ASCII without space, '"' or '\'. Checking at startup
@@ -115,7 +127,27 @@ export function defineRequirement(spec: RequirementSpec): Requirement {
   if (!Array.isArray(audience) || audience.some((a) => typeof a !== 'string' || a === '')) {
     throw new ConfigurationError('"audience" must be a string or an array of non-empty strings');
   }
+  if (spec.dpop !== undefined && typeof spec.dpop !== 'boolean') {
+    throw new ConfigurationError('"dpop" must be true or false');
+  }
+  const acr = spec.acr === undefined ? [] : typeof spec.acr === 'string' ? [spec.acr] : spec.acr;
+  if (
+    !Array.isArray(acr) ||
+    (spec.acr !== undefined && acr.length === 0) ||
+    acr.some((value) => typeof value !== 'string' || !SCOPE_TOKEN.test(value))
+  ) {
+    throw new ConfigurationError(
+      '"acr" must name one or more authentication context classes (strings without spaces or quotes)',
+    );
+  }
+  const maxAge = spec.maxAuthAgeSeconds;
+  if (maxAge !== undefined && (!Number.isInteger(maxAge) || maxAge < 0)) {
+    throw new ConfigurationError('"maxAuthAgeSeconds" must be a whole number of seconds ≥ 0');
+  }
   return Object.freeze({
+    dpop: spec.dpop === true,
+    acrGroups: Object.freeze(acr.length > 0 ? [Object.freeze([...(acr as string[])])] : []),
+    maxAuthAgeSeconds: maxAge,
     allScopes: scopeList('scopes', spec.scopes),
     anyScopeGroups: Object.freeze(anyScopes.length > 0 ? [anyScopes] : []),
     claims: Object.freeze((spec.claims ?? []).map(checkCondition)),
@@ -157,6 +189,16 @@ export function mergeRequirements(...requirements: readonly Requirement[]): Requ
     anyScopeGroups: Object.freeze(requirements.flatMap((r) => r.anyScopeGroups)),
     claims: Object.freeze(requirements.flatMap((r) => r.claims)),
     audienceGroups: Object.freeze(requirements.flatMap((r) => r.audienceGroups)),
+    dpop: requirements.some((r) => r.dpop),
+    acrGroups: Object.freeze(requirements.flatMap((r) => r.acrGroups)),
+    // Both apply, so the stricter (smaller) age wins.
+    maxAuthAgeSeconds: requirements.reduce<number | undefined>(
+      (min, r) =>
+        r.maxAuthAgeSeconds === undefined
+          ? min
+          : Math.min(min ?? Number.POSITIVE_INFINITY, r.maxAuthAgeSeconds),
+      undefined,
+    ),
   });
 }
 
@@ -182,16 +224,70 @@ function conditionHolds(
   return Array.isArray(value) && value.includes(condition.includes);
 }
 
+// The acr values a client can be told to obtain: those every group accepts. Merged groups
+// that share none leave nothing to advertise (and nothing passes).
+function acceptableAcrValues(groups: readonly (readonly string[])[]): readonly string[] {
+  const [first, ...rest] = groups;
+  return (first ?? []).filter((value) => rest.every((group) => group.includes(value)));
+}
+
+// RFC 9470 §3: a token whose authentication is too weak or too old is answered with a
+// challenge naming what would do, so the client can send the user back to authenticate.
+// Both attributes are named whichever failed: one new authentication must meet both.
+function checkStepUp(
+  auth: AuthContext,
+  requirement: Requirement,
+  nowSeconds: number,
+  toleranceSeconds: number,
+): void {
+  const { acrGroups, maxAuthAgeSeconds } = requirement;
+  if (acrGroups.length === 0 && maxAuthAgeSeconds === undefined) return;
+  const refuse = (failed: string): never => {
+    throw new JwtGuardError('ERR_AUTHENTICATION_INSUFFICIENT', {
+      requirement: failed,
+      acrValues: acrGroups.length === 0 ? undefined : acceptableAcrValues(acrGroups),
+      maxAgeSeconds: maxAuthAgeSeconds,
+    });
+  };
+  const { acr, auth_time: authTime } = auth.claims as { acr?: unknown; auth_time?: unknown };
+  for (const group of acrGroups) {
+    if (typeof acr !== 'string' || !group.includes(acr)) refuse('acr');
+  }
+  if (maxAuthAgeSeconds === undefined) return;
+  // OpenID Connect Core §2: a NumericDate. The clock tolerance applies as it does to `iat`:
+  // the authorization server's clock is not ours. An authentication in the future cannot be
+  // aged at all.
+  if (typeof authTime !== 'number' || !Number.isFinite(authTime)) refuse('auth_time');
+  const age = nowSeconds - (authTime as number);
+  if (age > maxAuthAgeSeconds + toleranceSeconds || age < -toleranceSeconds) refuse('auth_time');
+}
+
 /**
- * Evaluates a requirement against a verified context; throws the exact refusal: 403
+ * Evaluates a requirement against a verified context; throws the exact refusal: 401 when a
+ * DPoP-bound token is required, 401 `insufficient_user_authentication` for step-up, 403
  * `insufficient_scope` naming the scopes, 403 for a claim condition, 401 for an audience.
+ * `nowSeconds` (default: now) is what authentication ages are measured against, with
+ * `clockToleranceSeconds` (default 0; the guard passes its own) of skew either way.
  *
  * @example
  * ```ts
  * checkRequirement(req.auth, defineRequirement({ scopes: ['read:items'] }));
  * ```
  */
-export function checkRequirement(auth: AuthContext, requirement: Requirement): void {
+export function checkRequirement(
+  auth: AuthContext,
+  requirement: Requirement,
+  nowSeconds: number = Date.now() / 1000,
+  clockToleranceSeconds = 0,
+): void {
+  if (requirement.dpop) {
+    const cnf = auth.claims.cnf as { jkt?: unknown } | undefined;
+    // The guard accepts a token with `cnf.jkt` only with a valid proof for its key.
+    if (typeof cnf?.jkt !== 'string') {
+      throw new JwtGuardError('ERR_DPOP_REQUIRED', { requirement: 'dpop' });
+    }
+  }
+  checkStepUp(auth, requirement, nowSeconds, clockToleranceSeconds);
   const { scopes } = auth;
   if (requirement.allScopes.some((scope) => !scopes.includes(scope))) {
     throw new JwtGuardError('ERR_SCOPE_INSUFFICIENT', {

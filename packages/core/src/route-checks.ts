@@ -46,6 +46,18 @@ export interface RouteChecks<H> {
    * per `scope` where routes name one (`requireOneTimeToken('payments')`).
    */
   readonly requireOneTimeToken: (scope?: string) => H;
+  /** Only a DPoP-bound token with a valid proof (RFC 9449); a bearer token is 401. */
+  readonly requireDpop: () => H;
+  /**
+   * Step-up (RFC 9470): the token's `acr` is one of these, else 401
+   * `insufficient_user_authentication` with `acr_values`.
+   */
+  readonly requireAcr: (...acrValues: string[]) => H;
+  /**
+   * Step-up (RFC 9470): the user authenticated (`auth_time`) at most this many seconds ago,
+   * else 401 `insufficient_user_authentication` with `max_age`.
+   */
+  readonly requireAuthAge: (maxAgeSeconds: number) => H;
 }
 
 /**
@@ -78,5 +90,9 @@ export function createRouteChecks<H>(
       }
       return toHandler('requireOneTimeToken', (guard, auth) => guard.consumeOnce(auth, scope));
     },
+    requireDpop: () => requirement('requireDpop', defineRequirement({ dpop: true })),
+    requireAcr: (...acrValues) => requirement('requireAcr', defineRequirement({ acr: acrValues })),
+    requireAuthAge: (maxAgeSeconds) =>
+      requirement('requireAuthAge', defineRequirement({ maxAuthAgeSeconds: maxAgeSeconds })),
   };
 }

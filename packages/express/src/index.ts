@@ -1,5 +1,7 @@
 import {
+  ConfigurationError,
   createGuard,
+  createResourceMetadataHandler,
   createRouteChecks,
   type AuthContext,
   type ClaimPredicate,
@@ -34,9 +36,10 @@ export type GuardMiddleware = RequestHandler & { readonly guard: Guard<AuthConte
 
 // Node's parsed `headers` keep only the first Authorization header; `rawHeaders` keep all,
 // so core can refuse an ambiguous request. For the same reason cookies come from the raw
-// header, not from a cookie parser's `req.cookies`, which keeps one value per name.
+// header, not from a cookie parser's `req.cookies`, which keeps one value per name. The
+// socket carries the TLS client certificate of RFC 8705 certificate-bound tokens.
 function toGuardRequest(req: Request): GuardRequest {
-  return { method: req.method, url: req.originalUrl, headers: req.rawHeaders };
+  return { method: req.method, url: req.originalUrl, headers: req.rawHeaders, socket: req.socket };
 }
 
 /**
@@ -55,13 +58,14 @@ export function jwtGuard(options: GuardOptions): GuardMiddleware {
   const guard: Guard<AuthContext | undefined> = createGuard(options);
   const middleware = function jwtGuard(
     req: GuardedRequest,
-    _res: Response,
+    res: Response,
     next: NextFunction,
   ): void {
     req[GUARD] = guard;
     guard.authenticate(toGuardRequest(req)).then((auth) => {
       // Always written, so nothing set before the guard can pass for a verified token.
       req.auth = auth as AuthContext;
+      res.set(guard.responseHeaders(auth));
       next();
     }, next);
   };
@@ -139,5 +143,61 @@ export const requireAuth: (requirement: Requirement) => RequestHandler = checks.
  * ```
  */
 export const requireOneTimeToken: (scope?: string) => RequestHandler = checks.requireOneTimeToken;
+
+/**
+ * Lets a request through only with a DPoP-bound token and a valid proof (RFC 9449); a bearer
+ * token is 401 `ERR_DPOP_REQUIRED`. Needs the guard's `dpop` option.
+ *
+ * @example
+ * ```ts
+ * app.post('/transfers', requireDpop(), requireScope('transfers:write'), handler);
+ * ```
+ */
+export const requireDpop: () => RequestHandler = checks.requireDpop;
+
+/**
+ * Step-up (RFC 9470): lets a request through if the token's `acr` is one of these; otherwise
+ * 401 `insufficient_user_authentication` with `acr_values`, so the client can send the user
+ * back to authenticate more strongly.
+ *
+ * @example
+ * ```ts
+ * app.post('/payouts', requireAcr('urn:example:mfa', 'urn:example:hwk'), handler);
+ * ```
+ */
+export const requireAcr: (...acrValues: string[]) => RequestHandler = checks.requireAcr;
+
+/**
+ * Step-up (RFC 9470): lets a request through if the user authenticated (`auth_time`) at most
+ * this many seconds ago; otherwise 401 `insufficient_user_authentication` with `max_age`.
+ *
+ * @example
+ * ```ts
+ * app.put('/password', requireAuthAge(300), handler);
+ * ```
+ */
+export const requireAuthAge: (maxAgeSeconds: number) => RequestHandler = checks.requireAuthAge;
+
+/**
+ * Serves the guard's RFC 9728 protected-resource metadata (option `resourceMetadata`) to GET
+ * and HEAD at its `/.well-known/oauth-protected-resource…` path, and passes every other request
+ * on. Mount it on the app before the guard: clients read it without a token.
+ *
+ * @example
+ * ```ts
+ * const auth = jwtGuard({ issuer, audience, resourceMetadata: { resource: 'https://api.example/' } });
+ * app.use(protectedResourceMetadata(auth));
+ * app.use(auth);
+ * ```
+ */
+export function protectedResourceMetadata(middleware: GuardMiddleware): RequestHandler {
+  const metadata = middleware.guard.resourceMetadata;
+  if (metadata === undefined) {
+    throw new ConfigurationError(
+      'protectedResourceMetadata(jwtGuard(options)) needs the "resourceMetadata" option, e.g. resourceMetadata: { resource: "https://api.example/" }',
+    );
+  }
+  return createResourceMetadataHandler(metadata);
+}
 
 export type { AuthContext, GuardOptions } from '@jwt-guard/core';

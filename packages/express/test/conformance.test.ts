@@ -1,12 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { dirname, sep } from 'node:path';
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
 import { createMemoryStore, type GuardOptions } from '@jwt-guard/core';
 import {
   jwtGuard,
+  requireAcr,
   requireAnyScope,
+  requireAuthAge,
   requireClaim,
+  requireDpop,
   requireOneTimeToken,
   requireScope,
 } from '@jwt-guard/express';
@@ -34,6 +38,12 @@ function checks(rule: ConformanceRule): RequestHandler[] {
       return [requireClaim(rule.claim, rule.value)];
     case 'oneTime':
       return [requireOneTimeToken()];
+    case 'dpop':
+      return [requireDpop()];
+    case 'acr':
+      return [requireAcr(...rule.values)];
+    case 'authAge':
+      return [requireAuthAge(rule.maxAgeSeconds)];
   }
 }
 
@@ -50,7 +60,7 @@ const renderError: ErrorRequestHandler = (err, _req, res, next) => {
 // Public routes go on the app before the guard; the guarded ones on a Router after it.
 const harness: ConformanceHarness = {
   name: 'express',
-  createServer(options) {
+  createServer(options, tls) {
     const app = express();
     const guarded = express.Router();
     for (const { method, path, rule } of CONFORMANCE_ROUTES) {
@@ -60,7 +70,7 @@ const harness: ConformanceHarness = {
     app.use(jwtGuard(options as unknown as GuardOptions));
     app.use(guarded);
     app.use(renderError);
-    return Promise.resolve(createServer(app));
+    return Promise.resolve(tls === undefined ? createServer(app) : createHttpsServer(tls, app));
   },
 };
 

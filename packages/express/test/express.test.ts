@@ -6,8 +6,11 @@ import request from 'supertest';
 import { isJwtGuardError, type AuthContext, type GuardOptions } from '@jwt-guard/core';
 import {
   jwtGuard,
+  requireAcr,
   requireAnyScope,
+  requireAuthAge,
   requireClaim,
+  requireDpop,
   requireOneTimeToken,
   requireScope,
 } from '@jwt-guard/express';
@@ -128,6 +131,9 @@ describe('a route requirement without jwtGuard', () => {
     ['requireAnyScope', requireAnyScope('read:items')],
     ['requireClaim', requireClaim('tenant', 'acme')],
     ['requireOneTimeToken', requireOneTimeToken()],
+    ['requireDpop', requireDpop()],
+    ['requireAcr', requireAcr('urn:example:mfa')],
+    ['requireAuthAge', requireAuthAge(300)],
   ])('%s answers 500 with an error naming jwtGuard', async (name, check) => {
     const app = express();
     const seen: unknown[] = [];

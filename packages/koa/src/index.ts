@@ -1,4 +1,5 @@
 import {
+  ConfigurationError,
   createGuard,
   createRouteChecks,
   type AuthContext,
@@ -30,9 +31,11 @@ type GuardedContext = Context & { [GUARD]?: Guard<AuthContext | undefined> };
 export type GuardMiddleware = Middleware & { readonly guard: Guard<AuthContext | undefined> };
 
 // Node's parsed `headers` keep only the first Authorization header; `rawHeaders` keep all,
-// so core can refuse an ambiguous request.
+// so core can refuse an ambiguous request. The socket carries the TLS client certificate of
+// RFC 8705 certificate-bound tokens.
 function toGuardRequest(ctx: Context): GuardRequest {
-  return { method: ctx.method, url: ctx.originalUrl, headers: ctx.req.rawHeaders };
+  const { rawHeaders, socket } = ctx.req;
+  return { method: ctx.method, url: ctx.originalUrl, headers: rawHeaders, socket };
 }
 
 /**
@@ -52,6 +55,7 @@ export function jwtGuard(options: GuardOptions): GuardMiddleware {
     const auth = await guard.authenticate(toGuardRequest(ctx));
     // Always written, so nothing set before the guard can pass for a verified token.
     ctx.state.auth = auth as AuthContext;
+    ctx.set(guard.responseHeaders(auth));
     await next();
   };
   return Object.assign(middleware, { guard });
@@ -125,5 +129,69 @@ export const requireAuth: (requirement: Requirement) => Middleware = checks.requ
  * ```
  */
 export const requireOneTimeToken: (scope?: string) => Middleware = checks.requireOneTimeToken;
+
+/**
+ * Lets a request through only with a DPoP-bound token and a valid proof (RFC 9449); a bearer
+ * token is 401 `ERR_DPOP_REQUIRED`. Needs the guard's `dpop` option.
+ *
+ * @example
+ * ```ts
+ * router.post('/transfers', requireDpop(), requireScope('transfers:write'), handler);
+ * ```
+ */
+export const requireDpop: () => Middleware = checks.requireDpop;
+
+/**
+ * Step-up (RFC 9470): lets a request through if the token's `acr` is one of these; otherwise
+ * 401 `insufficient_user_authentication` with `acr_values`, so the client can send the user
+ * back to authenticate more strongly.
+ *
+ * @example
+ * ```ts
+ * router.post('/payouts', requireAcr('urn:example:mfa', 'urn:example:hwk'), handler);
+ * ```
+ */
+export const requireAcr: (...acrValues: string[]) => Middleware = checks.requireAcr;
+
+/**
+ * Step-up (RFC 9470): lets a request through if the user authenticated (`auth_time`) at most
+ * this many seconds ago; otherwise 401 `insufficient_user_authentication` with `max_age`.
+ *
+ * @example
+ * ```ts
+ * router.put('/password', requireAuthAge(300), handler);
+ * ```
+ */
+export const requireAuthAge: (maxAgeSeconds: number) => Middleware = checks.requireAuthAge;
+
+/**
+ * Serves the guard's RFC 9728 protected-resource metadata (option `resourceMetadata`) to GET
+ * and HEAD at its `/.well-known/oauth-protected-resource…` path, and passes every other request
+ * on. Use it before the guard: clients read it without a token.
+ *
+ * @example
+ * ```ts
+ * const auth = jwtGuard({ issuer, audience, resourceMetadata: { resource: 'https://api.example/' } });
+ * app.use(protectedResourceMetadata(auth));
+ * app.use(auth);
+ * ```
+ */
+export function protectedResourceMetadata(middleware: GuardMiddleware): Middleware {
+  const metadata = middleware.guard.resourceMetadata;
+  if (metadata === undefined) {
+    throw new ConfigurationError(
+      'protectedResourceMetadata(jwtGuard(options)) needs the "resourceMetadata" option, e.g. resourceMetadata: { resource: "https://api.example/" }',
+    );
+  }
+  return async function protectedResourceMetadata(ctx: Context, next: Next): Promise<void> {
+    if (ctx.path !== metadata.path || (ctx.method !== 'GET' && ctx.method !== 'HEAD')) {
+      await next();
+      return;
+    }
+    // Koa keeps a Content-Type that is already set, and sends no body to HEAD.
+    ctx.set(metadata.headers);
+    ctx.body = metadata.body;
+  };
+}
 
 export type { AuthContext, GuardOptions } from '@jwt-guard/core';

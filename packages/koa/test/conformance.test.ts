@@ -1,13 +1,17 @@
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { dirname, sep } from 'node:path';
 import Koa, { type Middleware } from 'koa';
 import Router from '@koa/router';
 import { createMemoryStore, type GuardOptions } from '@jwt-guard/core';
 import {
   jwtGuard,
+  requireAcr,
   requireAnyScope,
+  requireAuthAge,
   requireClaim,
+  requireDpop,
   requireOneTimeToken,
   requireScope,
 } from '@jwt-guard/koa';
@@ -35,6 +39,12 @@ function checks(rule: ConformanceRule): Middleware[] {
       return [requireClaim(rule.claim, rule.value)];
     case 'oneTime':
       return [requireOneTimeToken()];
+    case 'dpop':
+      return [requireDpop()];
+    case 'acr':
+      return [requireAcr(...rule.values)];
+    case 'authAge':
+      return [requireAuthAge(rule.maxAgeSeconds)];
   }
 }
 
@@ -57,7 +67,7 @@ const renderError: Middleware = async (ctx, next) => {
 // guarded ones on a router used after it.
 const harness: ConformanceHarness = {
   name: 'koa',
-  createServer(options) {
+  createServer(options, tls) {
     const app = new Koa();
     const open = new Router();
     const guarded = new Router();
@@ -70,10 +80,11 @@ const harness: ConformanceHarness = {
     app.use(jwtGuard(options as unknown as GuardOptions));
     app.use(guarded.routes());
     const handle = app.callback();
+    const listener = (req: IncomingMessage, res: ServerResponse): void => {
+      void handle(req, res);
+    };
     return Promise.resolve(
-      createServer((req, res) => {
-        void handle(req, res);
-      }),
+      tls === undefined ? createServer(listener) : createHttpsServer(tls, listener),
     );
   },
 };

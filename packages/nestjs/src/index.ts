@@ -11,9 +11,12 @@ export {
   Auth,
   OneTimeToken,
   Public,
+  RequireAcr,
   RequireAnyScope,
   RequireAuth,
+  RequireAuthAge,
   RequireClaim,
+  RequireDpop,
   RequireScope,
 } from './jwt-guard.decorators.js';
 export type { AuthContext, GuardOptions } from '@jwt-guard/core';

@@ -6,6 +6,7 @@ import {
   type AuthContext,
   type GuardRequest,
   type HeadersInput,
+  type PeerCertificateSource,
 } from '@jwt-guard/core';
 import { OneTimeToken, Public, Requirements, verifiedAuth } from './jwt-guard.decorators.js';
 import { JwtGuardContextException, JwtGuardException } from './jwt-guard.exception.js';
@@ -17,8 +18,9 @@ export interface JwtGuardedRequest {
   readonly url?: string;
   readonly originalUrl?: string;
   readonly rawHeaders?: readonly string[];
-  readonly raw?: { readonly rawHeaders?: readonly string[] };
+  readonly raw?: Pick<JwtGuardedRequest, 'rawHeaders' | 'socket'>;
   readonly headers?: HeadersInput;
+  readonly socket?: PeerCertificateSource;
   /** Set by the guard: the verified token, or `undefined` for an anonymous caller. */
   auth?: AuthContext | undefined;
 }
@@ -26,11 +28,13 @@ export interface JwtGuardedRequest {
 // Node's parsed `headers` keep only the first Authorization header; the raw list (Express:
 // `req.rawHeaders`, Fastify: `req.raw.rawHeaders`) keeps all, so core can refuse an ambiguous
 // request. For the same reason core reads cookies from the raw header, never from a cookie
-// parser's `req.cookies`, which keeps one of two same-name cookies (cookie tossing).
+// parser's `req.cookies`, which keeps one of two same-name cookies (cookie tossing). The Node
+// socket (Fastify's is `req.raw.socket`) carries the TLS client certificate (RFC 8705).
 function toGuardRequest(request: JwtGuardedRequest | undefined): GuardRequest | undefined {
   const headers = request?.rawHeaders ?? request?.raw?.rawHeaders ?? request?.headers;
   if (typeof request?.method !== 'string' || headers === undefined) return undefined;
-  return { method: request.method, url: request.originalUrl ?? request.url ?? '/', headers };
+  const url = request.originalUrl ?? request.url ?? '/';
+  return { method: request.method, url, headers, socket: request.raw?.socket ?? request.socket };
 }
 
 /** A controller class or a handler: where decorators put their metadata. */
@@ -107,6 +111,8 @@ export class JwtAuthGuard implements CanActivate {
     try {
       const auth = await this.guard.authenticate(guardRequest);
       record(auth);
+      // A fresh DPoP-Nonce (RFC 9449 §9) for the client's next proof, when nonces are on.
+      this.setHeaders(context, this.guard.responseHeaders(auth));
       const defined = this.reflector.getAll(Requirements, levels).filter((r) => r !== undefined);
       // A route without requirements serves anonymous callers under credentialsRequired: false.
       if (defined.length > 0) this.guard.authorize(auth, mergeRequirements(...defined));
@@ -137,13 +143,14 @@ export class JwtAuthGuard implements CanActivate {
   // the platform's adapter (Express and Fastify alike), and then survives any exception filter.
   private refusal(error: unknown, context: ExecutionContext): unknown {
     if (!isJwtGuardError(error)) return error;
+    this.setHeaders(context, error.headers);
+    return new JwtGuardException(error);
+  }
+
+  private setHeaders(context: ExecutionContext, headers: Readonly<Record<string, string>>): void {
     const response = this.getResponse(context);
     const adapter = this.adapterHost.httpAdapter as typeof this.adapterHost.httpAdapter | undefined;
-    if (response !== undefined && adapter !== undefined) {
-      for (const [name, value] of Object.entries(error.headers)) {
-        adapter.setHeader(response, name, value);
-      }
-    }
-    return new JwtGuardException(error);
+    if (response === undefined || adapter === undefined) return;
+    for (const [name, value] of Object.entries(headers)) adapter.setHeader(response, name, value);
   }
 }

@@ -82,6 +82,47 @@ export function RequireAuth(value: Requirement): ClassDecorator & MethodDecorato
 }
 
 /**
+ * Requires a DPoP-bound token with a valid proof (RFC 9449); a bearer token is 401
+ * `ERR_DPOP_REQUIRED`. Needs the guard's `dpop` option.
+ *
+ * @example
+ * ```ts
+ * @Post('transfers') @RequireDpop() transfer() {}
+ * ```
+ */
+export function RequireDpop(): ClassDecorator & MethodDecorator {
+  return requirement(defineRequirement({ dpop: true }));
+}
+
+/**
+ * Step-up (RFC 9470): requires the token's `acr` to be one of these; otherwise 401
+ * `insufficient_user_authentication` with `acr_values`. On a controller and a handler, both
+ * apply.
+ *
+ * @example
+ * ```ts
+ * @Post('payouts') @RequireAcr('urn:example:mfa', 'urn:example:hwk') payout() {}
+ * ```
+ */
+export function RequireAcr(...acrValues: string[]): ClassDecorator & MethodDecorator {
+  return requirement(defineRequirement({ acr: acrValues }));
+}
+
+/**
+ * Step-up (RFC 9470): requires the user to have authenticated (`auth_time`) at most this many
+ * seconds ago; otherwise 401 `insufficient_user_authentication` with `max_age`. On a controller
+ * and a handler, the smaller age applies.
+ *
+ * @example
+ * ```ts
+ * @Put('password') @RequireAuthAge(300) changePassword() {}
+ * ```
+ */
+export function RequireAuthAge(maxAgeSeconds: number): ClassDecorator & MethodDecorator {
+  return requirement(defineRequirement({ maxAuthAgeSeconds: maxAgeSeconds }));
+}
+
+/**
  * Opens a route, or the routes of a controller, to callers without a token. On a handler it
  * lifts the controller's requirements and no token is read. On a controller it opens only the
  * handlers that ask for nothing themselves: one with `@RequireScope`, `@OneTimeToken()` or any

@@ -3,12 +3,13 @@ import {
   Global,
   Module,
   type ConfigurableModuleAsyncOptions,
+  type OnModuleInit,
   type Provider,
 } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
-import { createGuard, type GuardOptions } from '@jwt-guard/core';
+import { APP_GUARD, HttpAdapterHost } from '@nestjs/core';
+import { createGuard, createResourceMetadataHandler, type GuardOptions } from '@jwt-guard/core';
 import { JwtAuthGuard } from './jwt-auth.guard.js';
-import { JwtGuard } from './jwt-guard.token.js';
+import { InjectJwtGuard, JwtGuard } from './jwt-guard.token.js';
 
 /** What the module adds to the guard options. */
 export interface JwtGuardModuleExtras {
@@ -46,7 +47,9 @@ const guardProvider: Provider = {
 
 /**
  * Verifies JWT access tokens on every route (or on those with `@UseGuards(JwtAuthGuard)` when
- * `global: false`). The module is global, so the guard and `JwtGuard` reach every module.
+ * `global: false`). The module is global, so the guard and `JwtGuard` reach every module. With
+ * the `resourceMetadata` option it also serves the RFC 9728 document, to anyone, at
+ * `/.well-known/oauth-protected-resource…` (GET and HEAD, outside any global prefix).
  *
  * @example
  * ```ts
@@ -66,4 +69,21 @@ const guardProvider: Provider = {
  */
 @Global()
 @Module({ providers: [guardProvider], exports: [JwtGuard] })
-export class JwtGuardModule extends ConfigurableModuleClass {}
+export class JwtGuardModule extends ConfigurableModuleClass implements OnModuleInit {
+  constructor(
+    @InjectJwtGuard() private readonly guard: JwtGuard,
+    private readonly adapterHost: HttpAdapterHost,
+  ) {
+    super();
+  }
+
+  // A Node middleware of the HTTP adapter (Express, or Fastify's middie): it runs before any
+  // guard and outside the global prefix, since RFC 9728 §3.1 puts the document at the root.
+  // Registered after the routes (on Express): only a request no route took reaches it.
+  onModuleInit(): void {
+    const metadata = this.guard.resourceMetadata;
+    const adapter = this.adapterHost.httpAdapter as typeof this.adapterHost.httpAdapter | undefined;
+    if (metadata === undefined || adapter === undefined) return;
+    adapter.use(createResourceMetadataHandler(metadata));
+  }
+}

@@ -19,8 +19,11 @@ import {
   JwtGuardModule,
   OneTimeToken,
   Public,
+  RequireAcr,
   RequireAnyScope,
+  RequireAuthAge,
   RequireClaim,
+  RequireDpop,
   RequireScope,
 } from '@jwt-guard/nestjs';
 import {
@@ -49,6 +52,12 @@ function decoratorsOf(rule: ConformanceRule): MethodDecorator[] {
       return [RequireClaim(rule.claim, rule.value)];
     case 'oneTime':
       return [OneTimeToken()];
+    case 'dpop':
+      return [RequireDpop()];
+    case 'acr':
+      return [RequireAcr(...rule.values)];
+    case 'authAge':
+      return [RequireAuthAge(rule.maxAgeSeconds)];
   }
 }
 
@@ -110,7 +119,7 @@ function acceptAnyBody(app: INestApplication<Server>): void {
 function harness(platform: Platform): ConformanceHarness {
   return {
     name: `nestjs (${platform})`,
-    async createServer(options) {
+    async createServer(options, tls) {
       const app = await createNestApp(
         platform,
         [JwtGuardModule.forRoot(options as unknown as GuardOptions)],
@@ -119,6 +128,7 @@ function harness(platform: Platform): ConformanceHarness {
           if (platform === 'fastify') acceptAnyBody(nest);
         },
         [conformanceController()],
+        tls,
       );
       return app.getHttpServer();
     },

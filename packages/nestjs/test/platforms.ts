@@ -4,7 +4,13 @@ import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import type { KeyInput } from '@jwt-guard/core';
-import { createTestClock, createTokenFactory, testKeys, type TestClock } from '@jwt-guard/testkit';
+import {
+  createTestClock,
+  createTokenFactory,
+  testKeys,
+  type ConformanceTls,
+  type TestClock,
+} from '@jwt-guard/testkit';
 
 /** The HTTP platforms every Nest test runs on. */
 export const PLATFORMS = ['express', 'fastify'] as const;
@@ -13,17 +19,24 @@ export type Platform = (typeof PLATFORMS)[number];
 /**
  * A Nest application of `imports` and `controllers` on one platform, initialized and ready to
  * serve; its HTTP server does not listen yet (supertest or the conformance runner does that).
+ * With `httpsOptions`, it serves HTTPS the way each platform is told to: Nest's `httpsOptions`
+ * on Express, the adapter's `https` on Fastify.
  */
 export async function createNestApp(
   platform: Platform,
   imports: (Type | DynamicModule)[],
   configure: (app: INestApplication<Server>) => void = () => {},
   controllers: Type[] = [],
+  httpsOptions?: ConformanceTls,
 ): Promise<INestApplication<Server>> {
   const moduleRef = await Test.createTestingModule({ imports, controllers }).compile();
-  const adapter = platform === 'express' ? new ExpressAdapter() : new FastifyAdapter();
+  const adapter =
+    platform === 'express'
+      ? new ExpressAdapter()
+      : new FastifyAdapter(httpsOptions === undefined ? {} : { https: httpsOptions });
   const app = moduleRef.createNestApplication<INestApplication<Server>>(adapter, {
     logger: false,
+    ...(platform === 'express' && httpsOptions !== undefined ? { httpsOptions } : {}),
   });
   configure(app);
   await app.init();

@@ -1,8 +1,15 @@
 import { deepStrictEqual } from 'node:assert/strict';
 import { createSecretKey } from 'node:crypto';
-import { request as httpRequest, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
+import {
+  createLocalhostCertificates,
+  createTestCertificate,
+  type TestCertificate,
+} from './certificates.js';
 import { createTestClock, type TestClock } from './clock.js';
+import { createDpopKey, createDpopProof, type DpopKey, type DpopProofInput } from './dpop.js';
+import { listenOnLoopback, sendRequest } from './http.js';
 import {
   ASYMMETRIC_ALGORITHMS,
   createTestKey,
@@ -49,7 +56,13 @@ export type ConformanceRule =
   /** `requireClaim(claim, value)`: equals, or an array claim contains it. */
   | { readonly kind: 'claim'; readonly claim: string; readonly value: string }
   /** `requireOneTimeToken()`. */
-  | { readonly kind: 'oneTime' };
+  | { readonly kind: 'oneTime' }
+  /** `requireDpop()`: a DPoP-bound token with a valid proof. */
+  | { readonly kind: 'dpop' }
+  /** `requireAcr(...values)`: step-up, the token's `acr` is one of them. */
+  | { readonly kind: 'acr'; readonly values: readonly string[] }
+  /** `requireAuthAge(maxAgeSeconds)`: step-up, `auth_time` at most this long ago. */
+  | { readonly kind: 'authAge'; readonly maxAgeSeconds: number };
 
 /**
  * One standard route.
@@ -95,7 +108,27 @@ export const CONFORMANCE_ROUTES: readonly ConformanceRoute[] = [
   { method: 'GET', path: '/tenant', rule: { kind: 'claim', claim: 'tenant', value: 'acme' } },
   { method: 'GET', path: '/staff', rule: { kind: 'claim', claim: 'roles', value: 'staff' } },
   { method: 'POST', path: '/once', rule: { kind: 'oneTime' } },
+  { method: 'GET', path: '/dpop', rule: { kind: 'dpop' } },
+  {
+    method: 'GET',
+    path: '/mfa',
+    rule: { kind: 'acr', values: ['urn:example:mfa', 'urn:example:hwk'] },
+  },
+  { method: 'GET', path: '/recent', rule: { kind: 'authAge', maxAgeSeconds: 300 } },
 ];
+
+/**
+ * The TLS side of a row served over HTTPS, as `node:https` takes it: the server certificate
+ * for 127.0.0.1, and a client certificate asked for but not verified (RFC 8705 §3: the guard,
+ * not the TLS stack, decides, by the token's `cnf`). `ca` is the test CA, for the client.
+ */
+export interface ConformanceTls {
+  readonly key: string;
+  readonly cert: string;
+  readonly ca: string;
+  readonly requestCert: true;
+  readonly rejectUnauthorized: false;
+}
 
 /**
  * One adapter under test.
@@ -107,7 +140,7 @@ export const CONFORMANCE_ROUTES: readonly ConformanceRoute[] = [
  *   async createServer(options) {
  *     const app = express();
  *     // … CONFORMANCE_ROUTES, guarded by jwtGuard(options as GuardOptions) …
- *     return http.createServer(app);
+ *     return tls === undefined ? http.createServer(app) : https.createServer(tls, app);
  *   },
  * };
  * ```
@@ -116,9 +149,13 @@ export interface ConformanceHarness {
   readonly name: string;
   /**
    * An app with {@link CONFORMANCE_ROUTES} guarded with these guard options, as a server that is
-   * not listening yet; the runner listens on 127.0.0.1:0 and closes it.
+   * not listening yet; the runner listens on 127.0.0.1:0 and closes it. With `tls`, an HTTPS
+   * server with those options, the way the framework serves HTTPS.
    */
-  createServer(options: Record<string, unknown>): Promise<Server>;
+  createServer(
+    options: Record<string, unknown>,
+    tls?: ConformanceTls,
+  ): Promise<Server | HttpsServer>;
 }
 
 /**
@@ -193,10 +230,19 @@ export interface ConformanceEnvOptions {
   readonly createStore: (clock: TestClock) => ConformanceStore;
 }
 
+/** The certificates of the mTLS rows: a CA, the server's, and two clients'. */
+export interface ConformanceCertificates {
+  readonly ca: TestCertificate;
+  readonly server: TestCertificate;
+  readonly client: TestCertificate;
+  readonly other: TestCertificate;
+}
+
 /**
  * What the rows need: a key server publishing every asymmetric algorithm's key (found by
- * discovery), a second one that is down, a frozen clock, a store and a token factory. Made
- * synchronously, so `conformanceCases(env)` can feed `it.each`; `start()` in `beforeAll`.
+ * discovery), a second one that is down, a frozen clock, a store and a token factory, DPoP keys
+ * and TLS certificates. Made synchronously, so `conformanceCases(env)` can feed `it.each`;
+ * `start()` in `beforeAll`.
  *
  * @example
  * ```ts
@@ -207,6 +253,11 @@ export interface ConformanceEnvOptions {
 export interface ConformanceEnv {
   readonly clock: TestClock;
   readonly audience: string;
+  /**
+   * The public origin the DPoP rows configure (`dpop.origin`) and their proofs name in `htu`,
+   * as behind a TLS-terminating proxy: never the `Host` the requests carry.
+   */
+  readonly publicOrigin: string;
   /** The shared store; guard options of the revocation rows carry this very object. */
   readonly store: ConformanceStore;
   /** The issuer whose keys are served. Only after `start()`. */
@@ -217,6 +268,10 @@ export interface ConformanceEnv {
   options(extra?: Record<string, unknown>): Record<string, unknown>;
   /** A valid access token of the env's issuer with `claims` over the defaults (`undefined` removes one). */
   token(claims?: Record<string, unknown>, key?: TestKey): string;
+  /** Two clients' DPoP keys: ES256 and EdDSA. Only after `start()`. */
+  readonly dpopKeys: readonly [DpopKey, DpopKey];
+  /** Only after `start()`. */
+  readonly certificates: ConformanceCertificates;
   start(): Promise<void>;
   close(): Promise<void>;
 }
@@ -239,13 +294,16 @@ export function createConformanceEnv(options: ConformanceEnvOptions): Conformanc
   const store = options.createStore(clock);
   let live: KeyServer | undefined;
   let down: KeyServer | undefined;
-  const started = (server: KeyServer | undefined): KeyServer => {
-    if (server === undefined) throw new Error('conformance env: call start() first (beforeAll)');
-    return server;
+  let dpopKeys: readonly [DpopKey, DpopKey] | undefined;
+  let certificates: ConformanceCertificates | undefined;
+  const started = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('conformance env: call start() first (beforeAll)');
+    return value;
   };
   return {
     clock,
     audience,
+    publicOrigin: 'https://api.example',
     store,
     get issuer() {
       return started(live).issuer;
@@ -256,10 +314,23 @@ export function createConformanceEnv(options: ConformanceEnvOptions): Conformanc
     options: (extra = {}) => ({ issuer: started(live).issuer, audience, clock, ...extra }),
     token: (claims = {}, key = keys.ES256) =>
       createTokenFactory({ issuer: started(live).issuer, audience, clock }).sign(key, claims),
+    get dpopKeys() {
+      return started(dpopKeys);
+    },
+    get certificates() {
+      return started(certificates);
+    },
     async start() {
       live = await startKeyServer({ keys: ASYMMETRIC_ALGORITHMS.map((alg) => keys[alg]) });
       down = await startKeyServer({ keys: [keys.ES256] });
       down.setFault({ kind: 'down' });
+      dpopKeys = [await createDpopKey('ES256'), await createDpopKey('EdDSA')];
+      const { ca, server } = await createLocalhostCertificates();
+      const [client, other] = await Promise.all([
+        createTestCertificate({ commonName: 'conformance-client' }),
+        createTestCertificate({ commonName: 'conformance-other-client' }),
+      ]);
+      certificates = { ca, server, client, other };
     },
     async close() {
       await Promise.all([live?.close(), down?.close()]);
@@ -284,6 +355,8 @@ export interface ConformanceRequest {
   readonly path: string;
   /** Flat `[name, value, name, value, …]`, like Node's `rawHeaders`; `Host` is added. */
   readonly headers: readonly string[];
+  /** On a row over TLS: the client certificate the connection presents (default none). */
+  readonly certificate?: TestCertificate | undefined;
 }
 
 /**
@@ -296,12 +369,15 @@ export interface ConformanceRequest {
  * ```
  */
 export interface ConformanceTarget {
-  /** `http://127.0.0.1:<port>`, the origin whose host the requests' `Host` header names. */
+  /** `http(s)://127.0.0.1:<port>`, the origin whose host the requests' `Host` header names. */
   readonly origin: string;
+  /** The `DPoP-Nonce` of the row's previous answer, for a retry that carries it (RFC 9449 §8). */
+  readonly dpopNonce: string | undefined;
 }
 
 /**
- * The exact answer: a 200 with its body, or a refusal with its code and challenge.
+ * The exact answer: a 200 with its body, or a refusal with its code and challenge. Either
+ * carries a `DPoP-Nonce` header exactly when `dpopNonce` is true.
  *
  * @example
  * ```ts
@@ -313,12 +389,13 @@ export interface ConformanceTarget {
  * ```
  */
 export type ConformanceExpectation =
-  | { readonly status: 200; readonly body: unknown }
+  | { readonly status: 200; readonly body: unknown; readonly dpopNonce?: boolean }
   | {
       readonly status: number;
       readonly code: string;
       /** The exact `WWW-Authenticate` value, or `null` when the header must be absent. */
       readonly challenge: string | null;
+      readonly dpopNonce?: boolean;
     };
 
 /**
@@ -354,6 +431,8 @@ export interface ConformanceStep {
 export interface ConformanceCase {
   readonly name: string;
   readonly options: () => Record<string, unknown>;
+  /** Served over HTTPS with these TLS options (the mTLS rows); plain HTTP without. */
+  readonly tls?: () => ConformanceTls;
   /** Runs after the server was created, before the first request (e.g. a revocation). */
   readonly before?: () => Promise<void>;
   readonly steps: readonly ConformanceStep[];
@@ -446,6 +525,46 @@ const REFUSALS: Readonly<
   },
   ERR_KEYS_UNAVAILABLE: { status: 503, attributes: null },
   ERR_STORE_UNAVAILABLE: { status: 503, attributes: null },
+  // RFC 9449 §7.1: the DPoP scheme's own error codes.
+  ERR_DPOP_PROOF_MISSING: {
+    status: 401,
+    attributes: invalidDpopProof('A DPoP proof is required with a DPoP access token'),
+  },
+  ERR_DPOP_PROOF_INVALID: {
+    status: 401,
+    attributes: invalidDpopProof('The DPoP proof is invalid'),
+  },
+  ERR_DPOP_PROOF_REPLAYED: {
+    status: 401,
+    attributes: invalidDpopProof('The DPoP proof was already used'),
+  },
+  // RFC 9449 §8.
+  ERR_DPOP_NONCE_REQUIRED: {
+    status: 401,
+    attributes:
+      'error="use_dpop_nonce", error_description="The DPoP proof must carry the nonce the server provided"',
+  },
+  // RFC 9449 §7.2 and §4.3 check 12: the token and the proof are not of one key.
+  ERR_DPOP_BINDING_MISMATCH: {
+    status: 401,
+    attributes: invalidToken('The access token is not bound to the key of the DPoP proof'),
+  },
+  ERR_DPOP_REQUIRED: {
+    status: 401,
+    attributes: invalidToken('This resource requires a DPoP-bound access token'),
+  },
+  // RFC 8705 §3: the token is bound to another certificate than the connection's, or to one
+  // the connection did not present.
+  ERR_CERTIFICATE_BINDING_MISMATCH: {
+    status: 401,
+    attributes: invalidToken('The access token is bound to another client certificate'),
+  },
+  // RFC 9470 §3.
+  ERR_AUTHENTICATION_INSUFFICIENT: {
+    status: 401,
+    attributes:
+      'error="insufficient_user_authentication", error_description="A stronger or more recent user authentication is required"',
+  },
 };
 
 function invalidRequest(description: string): string {
@@ -460,24 +579,68 @@ function insufficientScope(description: string): string {
   return `error="insufficient_scope", error_description="${description}"`;
 }
 
-/** The expected refusal for a code; `scope` is the route's scopes, `realm` the configured one. */
-function refused(
-  code: string,
-  extra: { readonly scope?: string; readonly realm?: string } = {},
-): ConformanceExpectation {
+function invalidDpopProof(description: string): string {
+  return `error="invalid_dpop_proof", error_description="${description}"`;
+}
+
+/** The proof algorithms the DPoP rows configure, and so the `algs` of their challenges. */
+const DPOP_ALGS = ['ES256', 'EdDSA'] as const;
+
+/** What a refusal's challenge carries besides its code's error and description. */
+interface RefusalExtras {
+  /** The route's scopes (`insufficient_scope`). */
+  readonly scope?: string;
+  /** The configured realm. */
+  readonly realm?: string;
+  /** RFC 9470 §3 step-up: the route's acceptable `acr` values, space-separated. */
+  readonly acrValues?: string;
+  /** RFC 9470 §3 step-up: the route's maximum authentication age. */
+  readonly maxAge?: number;
+  /**
+   * The guard accepts DPoP (RFC 9449 §7.1): the `DPoP` challenge with `algs` comes too, and
+   * `scheme` is the one that carries the error (first); `bearer: false` where no `Bearer`
+   * challenge is offered (DPoP required).
+   */
+  readonly dpop?: { readonly scheme: 'Bearer' | 'DPoP'; readonly bearer?: false };
+}
+
+/** `Scheme attr, attr` (RFC 9110 §11.6.1), or the bare scheme. */
+function challengeOf(scheme: string, attributes: readonly string[]): string {
+  return attributes.length === 0 ? scheme : `${scheme} ${attributes.join(', ')}`;
+}
+
+/** The expected refusal for a code, with its challenge spelled out from `extra`. */
+function refused(code: string, extra: RefusalExtras = {}): ConformanceExpectation {
   const entry = REFUSALS[code];
   if (entry === undefined) throw new Error(`conformance: no expected answer for ${code}`);
   if (entry.attributes === null) return { status: entry.status, code, challenge: null };
-  const parts = [
-    extra.realm === undefined ? undefined : `realm="${extra.realm}"`,
+  const realm = extra.realm === undefined ? [] : [`realm="${extra.realm}"`];
+  const error = [
     entry.attributes,
     extra.scope === undefined ? undefined : `scope="${extra.scope}"`,
+    extra.acrValues === undefined ? undefined : `acr_values="${extra.acrValues}"`,
+    extra.maxAge === undefined ? undefined : `max_age="${extra.maxAge}"`,
   ].filter((part) => part !== undefined);
-  return {
-    status: entry.status,
-    code,
-    challenge: parts.length === 0 ? 'Bearer' : `Bearer ${parts.join(', ')}`,
-  };
+  const { dpop } = extra;
+  if (dpop === undefined) {
+    return { status: entry.status, code, challenge: challengeOf('Bearer', [...realm, ...error]) };
+  }
+  const dpopChallenge = challengeOf('DPoP', [
+    ...realm,
+    ...(dpop.scheme === 'DPoP' ? error : []),
+    `algs="${DPOP_ALGS.join(' ')}"`,
+  ]);
+  const bearerChallenge = challengeOf('Bearer', [
+    ...realm,
+    ...(dpop.scheme === 'Bearer' ? error : []),
+  ]);
+  const challenges =
+    dpop.bearer === false
+      ? [dpopChallenge]
+      : dpop.scheme === 'DPoP'
+        ? [dpopChallenge, bearerChallenge]
+        : [bearerChallenge, dpopChallenge];
+  return { status: entry.status, code, challenge: challenges.join(', ') };
 }
 
 /** 200 for the factory's default subject, with the token's scopes. */
@@ -499,6 +662,14 @@ function req(
   return { method, path, headers };
 }
 
+/** GET /me with a bearer token minted when the row runs (default: a valid one of the env). */
+function getMe(
+  env: ConformanceEnv,
+  mint: () => string = () => env.token(),
+): () => ConformanceRequest {
+  return () => req('GET', '/me', ...bearer(mint()));
+}
+
 /** Memoizes a token so that several requests of one row send the very same string. */
 function once(mint: () => string): () => string {
   let token: string | undefined;
@@ -509,8 +680,9 @@ function once(mint: () => string): () => string {
  * Every row of the matrix: valid tokens for each algorithm (HS* with a configured secret),
  * each rejection class with its exact status, code and `WWW-Authenticate` (header, type and
  * shape checks, time and lifetime limits, key and store outages), per-route requirements,
- * token locations and the cookie mode's same-origin proof, optional auth, realm, revocation
- * and one-time tokens.
+ * token locations and the cookie mode's same-origin proof, optional auth, realm, revocation,
+ * one-time tokens, DPoP (proofs, replay, nonces, required mode), step-up (`acr`, auth age) and
+ * mTLS certificate-bound tokens (over TLS, and behind a proxy's certificate header).
  *
  * @example
  * ```ts
@@ -1084,6 +1256,10 @@ export function conformanceCases(env: ConformanceEnv): ConformanceCase[] {
       () => req('POST', '/once', ...bearer(env.token({ jti: undefined }))),
       refused('ERR_CLAIM_MISSING'),
     ),
+
+    ...dpopRows(env, row),
+    ...stepUpRows(env, row),
+    ...mtlsRows(env, row),
   ];
 }
 
@@ -1132,6 +1308,445 @@ function hmacRows(
   });
 }
 
+// RFC 9449: DPoP-bound tokens (`cnf.jkt`) with their proofs, server nonces, and the `required`
+// mode. The guard is configured with the public origin, never the Host the request carries.
+function dpopRows(env: ConformanceEnv, row: RowMaker): ConformanceCase[] {
+  const keys = testKeys();
+  const now = env.clock.nowSeconds();
+  const htu = (path: string): string => `${env.publicOrigin}${path}`;
+  const dpopOptions =
+    (extra: Record<string, unknown> = {}) =>
+    () =>
+      env.options({ dpop: { origin: env.publicOrigin, algorithms: [...DPOP_ALGS], ...extra } });
+  const allowed = dpopOptions();
+  const required = dpopOptions({ mode: 'required' });
+  // A fleet's nonce secret: at least 32 bytes, the same on every instance.
+  const withNonces = dpopOptions({ nonce: { secret: 'conformance-nonce-secret-of-32-bytes!' } });
+  const clientKey = (): DpopKey => env.dpopKeys[0];
+  // A token bound to the key of `key()` (RFC 9449 §6.1), with `claims` over the defaults.
+  const bound = (claims: Record<string, unknown> = {}, key = clientKey): string =>
+    env.token({ cnf: { jkt: key().thumbprint }, ...claims });
+  const proofFor = (
+    token: string,
+    input: Partial<DpopProofInput> = {},
+    key: DpopKey = clientKey(),
+  ): string =>
+    createDpopProof(key, {
+      htm: 'GET',
+      htu: htu('/me'),
+      accessToken: token,
+      iatSeconds: now,
+      ...input,
+    });
+  // RFC 9449 §7.1: `Authorization: DPoP <token>` and the `DPoP` proof header(s).
+  const dpop = (
+    method: ConformanceRequest['method'],
+    path: string,
+    token: string,
+    ...proofs: string[]
+  ): ConformanceRequest =>
+    req(method, path, 'Authorization', `DPoP ${token}`, ...proofs.flatMap((p) => ['DPoP', p]));
+  // GET `path` with a bound token and a proof made of `input` over a valid one.
+  const withProof =
+    (input: Partial<DpopProofInput> = {}, path = '/me') =>
+    () => {
+      const token = bound();
+      return dpop('GET', path, token, proofFor(token, { htu: htu(path), ...input }));
+    };
+  const inDpop = { dpop: { scheme: 'DPoP' } } as const;
+  const inBearer = { dpop: { scheme: 'Bearer' } } as const;
+  const invalidProof = refused('ERR_DPOP_PROOF_INVALID', inDpop);
+
+  return [
+    row('DPoP: bound token with a valid proof → 200', withProof(), ok(), allowed),
+    row(
+      'DPoP: the query is no part of htu → 200',
+      () => {
+        const token = bound();
+        return dpop('GET', '/me?page=2', token, proofFor(token));
+      },
+      ok(),
+      allowed,
+    ),
+    row(
+      'DPoP: scheme in lower case → 200',
+      () => {
+        const token = bound();
+        return req('GET', '/me', 'Authorization', `dpop ${token}`, 'DPoP', proofFor(token));
+      },
+      ok(),
+      allowed,
+    ),
+    row(
+      'DPoP: POST with htm POST → 200',
+      () => {
+        const token = bound({ scope: 'write:items' });
+        return dpop('POST', '/items', token, proofFor(token, { htm: 'POST', htu: htu('/items') }));
+      },
+      ok(['write:items']),
+      allowed,
+    ),
+    row(
+      'DPoP: EdDSA proof for a token bound to the EdDSA key → 200',
+      () => {
+        const token = bound({}, () => env.dpopKeys[1]);
+        return dpop('GET', '/me', token, proofFor(token, {}, env.dpopKeys[1]));
+      },
+      ok(),
+      allowed,
+    ),
+    row('DPoP: a bearer token still passes in allowed mode → 200', getMe(env), ok(), allowed),
+    row(
+      'DPoP: no token → 401 offering Bearer and DPoP with algs',
+      () => req('GET', '/me'),
+      refused('ERR_TOKEN_MISSING', inBearer),
+      allowed,
+    ),
+    row('requireDpop with a bound token and a proof → 200', withProof({}, '/dpop'), ok(), allowed),
+    row(
+      'requireDpop with a bearer token → 401 in the DPoP challenge only',
+      () => req('GET', '/dpop', ...bearer(env.token())),
+      refused('ERR_DPOP_REQUIRED', { dpop: { scheme: 'DPoP', bearer: false } }),
+      allowed,
+    ),
+    // RFC 9449 §7.2: without the key, holding the token proves nothing.
+    row(
+      'DPoP: bound token sent as Bearer → 401',
+      () => req('GET', '/me', ...bearer(bound())),
+      refused('ERR_DPOP_BINDING_MISMATCH', inBearer),
+      allowed,
+    ),
+    row(
+      'DPoP not configured: bound token sent as Bearer → 401',
+      () => req('GET', '/me', ...bearer(bound())),
+      refused('ERR_DPOP_BINDING_MISMATCH'),
+    ),
+    row(
+      'DPoP: bound token without a proof → 401 invalid_dpop_proof',
+      () => dpop('GET', '/me', bound()),
+      refused('ERR_DPOP_PROOF_MISSING', inDpop),
+      allowed,
+    ),
+    row(
+      'DPoP: two proof headers → 401',
+      () => {
+        const token = bound();
+        return dpop('GET', '/me', token, proofFor(token), proofFor(token));
+      },
+      invalidProof,
+      allowed,
+    ),
+    (() => {
+      const token = once(() => bound());
+      const proof = once(() => proofFor(token()));
+      return {
+        name: 'DPoP: the same proof twice → 200 then 401 replayed (a fresh proof passes)',
+        options: allowed,
+        steps: [
+          { request: () => dpop('GET', '/me', token(), proof()), expect: ok() },
+          {
+            request: () => dpop('GET', '/me', token(), proof()),
+            expect: refused('ERR_DPOP_PROOF_REPLAYED', inDpop),
+          },
+          { request: () => dpop('GET', '/me', token(), proofFor(token())), expect: ok() },
+        ],
+      };
+    })(),
+    row('DPoP: htm of another method → 401', withProof({ htm: 'POST' }), invalidProof, allowed),
+    row(
+      'DPoP: htm in lower case → 401 (methods are case-sensitive)',
+      withProof({ htm: 'get' }),
+      invalidProof,
+      allowed,
+    ),
+    row(
+      'DPoP: htu of another path → 401',
+      withProof({ htu: htu('/items') }),
+      invalidProof,
+      allowed,
+    ),
+    row(
+      'DPoP: htu of another origin → 401',
+      withProof({ htu: 'https://evil.example/me' }),
+      invalidProof,
+      allowed,
+    ),
+    // The request's Host is the client's to write: the origin comes from configuration.
+    row(
+      'DPoP: htu naming the Host the request was sent to → 401',
+      (target) => {
+        const token = bound();
+        return dpop('GET', '/me', token, proofFor(token, { htu: `${target.origin}/me` }));
+      },
+      invalidProof,
+      allowed,
+    ),
+    row('DPoP: proof without ath → 401', withProof({ omit: ['ath'] }), invalidProof, allowed),
+    row(
+      'DPoP: ath of another token → 401',
+      () => {
+        const token = bound();
+        return dpop('GET', '/me', token, proofFor(token, { accessToken: env.token() }));
+      },
+      invalidProof,
+      allowed,
+    ),
+    row('DPoP: proof typ JWT → 401', withProof({ header: { typ: 'JWT' } }), invalidProof, allowed),
+    row(
+      'DPoP: proof iat an hour old → 401',
+      withProof({ iatSeconds: now - 3600 }),
+      invalidProof,
+      allowed,
+    ),
+    row(
+      'DPoP: proof signed by another key than its jwk → 401',
+      withProof({ signWith: keys.ES256.signingKey }),
+      invalidProof,
+      allowed,
+    ),
+    // RFC 9449 §4.3 check 12: a valid proof, by a key the token is not bound to.
+    row(
+      'DPoP: proof by another client key → 401',
+      () => {
+        const token = bound();
+        return dpop('GET', '/me', token, proofFor(token, {}, env.dpopKeys[1]));
+      },
+      refused('ERR_DPOP_BINDING_MISMATCH', inDpop),
+      allowed,
+    ),
+    row(
+      'DPoP: expired bound token with a valid proof → 401 in the DPoP challenge',
+      () => {
+        const token = bound({ iat: now - 960, exp: now - 60 });
+        return dpop('GET', '/me', token, proofFor(token));
+      },
+      refused('ERR_TOKEN_EXPIRED', inDpop),
+      allowed,
+    ),
+    row(
+      'DPoP: missing scope → 403 in the DPoP challenge',
+      () => {
+        const token = bound({ scope: 'profile' });
+        return dpop('GET', '/items', token, proofFor(token, { htu: htu('/items') }));
+      },
+      refused('ERR_SCOPE_INSUFFICIENT', { ...inDpop, scope: 'read:items' }),
+      allowed,
+    ),
+    row(
+      'step-up over DPoP: weaker acr → 401 in the DPoP challenge',
+      () => {
+        const token = bound({ acr: 'urn:example:pwd' });
+        return dpop('GET', '/mfa', token, proofFor(token, { htu: htu('/mfa') }));
+      },
+      refused('ERR_AUTHENTICATION_INSUFFICIENT', {
+        ...inDpop,
+        acrValues: 'urn:example:mfa urn:example:hwk',
+      }),
+      allowed,
+    ),
+
+    row('DPoP required: bound token with a proof → 200', withProof(), ok(), required),
+    row(
+      'DPoP required: bearer token → 401 offering DPoP only',
+      getMe(env),
+      refused('ERR_DPOP_REQUIRED', { dpop: { scheme: 'DPoP', bearer: false } }),
+      required,
+    ),
+    row(
+      'DPoP required: no token → 401 DPoP with algs only',
+      () => req('GET', '/me'),
+      refused('ERR_TOKEN_MISSING', { dpop: { scheme: 'DPoP', bearer: false } }),
+      required,
+    ),
+
+    // RFC 9449 §8: the nonce comes in the refusal, the retry carries it, and each accepted
+    // answer brings the one for the next proof.
+    (() => {
+      const token = once(() => bound());
+      return {
+        name: 'DPoP nonce: no nonce → 401 use_dpop_nonce with DPoP-Nonce; the retry with it → 200 with DPoP-Nonce',
+        options: withNonces,
+        steps: [
+          {
+            request: () => dpop('GET', '/me', token(), proofFor(token())),
+            expect: { ...refused('ERR_DPOP_NONCE_REQUIRED', inDpop), dpopNonce: true },
+          },
+          {
+            request: (target: ConformanceTarget) =>
+              dpop('GET', '/me', token(), proofFor(token(), { nonce: target.dpopNonce })),
+            expect: { ...ok(), dpopNonce: true },
+          },
+          {
+            request: (target: ConformanceTarget) =>
+              dpop('GET', '/me', token(), proofFor(token(), { nonce: target.dpopNonce })),
+            expect: { ...ok(), dpopNonce: true },
+          },
+        ],
+      };
+    })(),
+    row(
+      'DPoP nonce: a nonce the server never issued → 401 use_dpop_nonce with DPoP-Nonce',
+      withProof({ nonce: 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' }),
+      { ...refused('ERR_DPOP_NONCE_REQUIRED', inDpop), dpopNonce: true },
+      withNonces,
+    ),
+    row('DPoP nonce: a bearer token → 200 without DPoP-Nonce', getMe(env), ok(), withNonces),
+  ];
+}
+
+// RFC 9470: per-route acceptable `acr` values and a maximum authentication age.
+function stepUpRows(env: ConformanceEnv, row: RowMaker): ConformanceCase[] {
+  const now = env.clock.nowSeconds();
+  const at = (path: string, claims: Record<string, unknown>) => () =>
+    req('GET', path, ...bearer(env.token(claims)));
+  const weak = refused('ERR_AUTHENTICATION_INSUFFICIENT', {
+    acrValues: 'urn:example:mfa urn:example:hwk',
+  });
+  const stale = refused('ERR_AUTHENTICATION_INSUFFICIENT', { maxAge: 300 });
+  return [
+    row('step-up: acr among the accepted → 200', at('/mfa', { acr: 'urn:example:hwk' }), ok()),
+    row(
+      'step-up: weaker acr → 401 insufficient_user_authentication with acr_values',
+      at('/mfa', { acr: 'urn:example:pwd' }),
+      weak,
+    ),
+    row('step-up: no acr → 401 with acr_values', at('/mfa', {}), weak),
+    row('step-up: acr in another case → 401', at('/mfa', { acr: 'URN:EXAMPLE:MFA' }), weak),
+    row('step-up: acr as an array → 401', at('/mfa', { acr: ['urn:example:mfa'] }), weak),
+    row(
+      'step-up: authenticated 100 s ago, at most 300 → 200',
+      at('/recent', { auth_time: now - 100 }),
+      ok(),
+    ),
+    // The guard's clock tolerance (5 s by default) applies, as to `iat`.
+    row(
+      'step-up: authenticated 305 s ago, within the clock tolerance → 200',
+      at('/recent', { auth_time: now - 305 }),
+      ok(),
+    ),
+    row(
+      'step-up: authenticated 306 s ago → 401 with max_age',
+      at('/recent', { auth_time: now - 306 }),
+      stale,
+    ),
+    row(
+      'step-up: auth_time a minute in the future → 401 with max_age',
+      at('/recent', { auth_time: now + 60 }),
+      stale,
+    ),
+    row('step-up: no auth_time → 401 with max_age', at('/recent', {}), stale),
+    row(
+      'step-up: realm first, then the step-up attributes',
+      at('/mfa', { acr: 'urn:example:pwd' }),
+      refused('ERR_AUTHENTICATION_INSUFFICIENT', {
+        realm: 'api',
+        acrValues: 'urn:example:mfa urn:example:hwk',
+      }),
+      () => env.options({ realm: 'api' }),
+    ),
+  ];
+}
+
+// RFC 8705 §3: certificate-bound tokens (`cnf["x5t#S256"]`) over a real TLS connection, and
+// behind a TLS-terminating proxy that forwards the certificate in a configured header.
+function mtlsRows(env: ConformanceEnv, row: RowMaker): ConformanceCase[] {
+  const tls = (): ConformanceTls => {
+    const { ca, server } = env.certificates;
+    return {
+      key: server.keyPem,
+      cert: server.certPem,
+      ca: ca.certPem,
+      requestCert: true,
+      rejectUnauthorized: false,
+    };
+  };
+  const client = (): TestCertificate => env.certificates.client;
+  const other = (): TestCertificate => env.certificates.other;
+  const bound = (certificate: TestCertificate = client()): string =>
+    env.token({ cnf: { 'x5t#S256': certificate.thumbprintS256 } });
+  const mismatch = refused('ERR_CERTIFICATE_BINDING_MISMATCH');
+  const overTls = (
+    name: string,
+    request: () => ConformanceRequest,
+    expect: ConformanceExpectation,
+    options: () => Record<string, unknown> = () => env.options(),
+  ): ConformanceCase => ({ name, options, tls, steps: [{ request, expect }] });
+  const presenting = (certificate: TestCertificate | undefined, token: string) => ({
+    ...req('GET', '/me', ...bearer(token)),
+    certificate,
+  });
+  // nginx's `$ssl_client_escaped_cert`: the PEM, URL-encoded.
+  const forwarded = (certificate: TestCertificate): string =>
+    encodeURIComponent(certificate.certPem);
+  const behindProxy = () => env.options({ mtls: { certificateHeader: 'x-client-cert' } });
+
+  return [
+    overTls(
+      'mTLS: bound token with its client certificate → 200',
+      () => presenting(client(), bound()),
+      ok(),
+    ),
+    overTls(
+      'mTLS: bound token with another client certificate → 401',
+      () => presenting(other(), bound()),
+      mismatch,
+    ),
+    overTls(
+      'mTLS: bound token without a client certificate → 401',
+      () => presenting(undefined, bound()),
+      mismatch,
+    ),
+    overTls(
+      'mTLS: unbound token with a client certificate → 200',
+      () => presenting(client(), env.token()),
+      ok(),
+    ),
+    row(
+      'mTLS: bound token over plain HTTP → 401',
+      getMe(env, () => bound()),
+      mismatch,
+    ),
+    row(
+      'mTLS: the certificate in a header nobody configured → 401',
+      () => req('GET', '/me', ...bearer(bound()), 'X-Client-Cert', forwarded(client())),
+      mismatch,
+    ),
+    row(
+      'mTLS behind a proxy: its certificate in certificateHeader → 200',
+      () => req('GET', '/me', ...bearer(bound()), 'X-Client-Cert', forwarded(client())),
+      ok(),
+      behindProxy,
+    ),
+    row(
+      'mTLS behind a proxy: another certificate in certificateHeader → 401',
+      () => req('GET', '/me', ...bearer(bound()), 'X-Client-Cert', forwarded(other())),
+      mismatch,
+      behindProxy,
+    ),
+    row(
+      'mTLS behind a proxy: certificateHeader sent twice → 401',
+      () =>
+        req(
+          'GET',
+          '/me',
+          ...bearer(bound()),
+          'X-Client-Cert',
+          forwarded(client()),
+          'X-Client-Cert',
+          forwarded(client()),
+        ),
+      mismatch,
+      behindProxy,
+    ),
+    overTls(
+      'mTLS behind a proxy: the connection’s own certificate is not read → 401',
+      () => presenting(client(), bound()),
+      mismatch,
+      behindProxy,
+    ),
+  ];
+}
+
 // A TokenStore (structurally) whose every call fails, like a store whose server went away.
 function unavailableStore(): Record<string, () => Promise<never>> {
   const down = () => Promise.reject(new Error('conformance: the store is down'));
@@ -1161,62 +1776,56 @@ function claimsOf(token: string): Record<string, unknown> {
 interface Answer {
   readonly status: number;
   readonly challenge: string | null;
+  readonly dpopNonce: string | undefined;
   readonly body: unknown;
 }
 
-function send(port: number, request: ConformanceRequest): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const outgoing = httpRequest(
-      {
-        host: '127.0.0.1',
-        port,
-        method: request.method,
-        path: request.path,
-        // A raw array keeps repeated headers; Node then adds no Host of its own.
-        headers: ['Host', `127.0.0.1:${port}`, ...request.headers],
-        agent: false,
-      },
-      (response) => {
-        const chunks: Buffer[] = [];
-        response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('error', reject);
-        response.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let body: unknown = text;
-          try {
-            body = JSON.parse(text);
-          } catch {
-            // Not JSON: kept as text, so the assertion shows what came back.
-          }
-          const challenge = response.headers['www-authenticate'];
-          resolve({ status: response.statusCode ?? 0, challenge: challenge ?? null, body });
-        });
-      },
-    );
-    outgoing.on('error', reject);
-    outgoing.end();
-  });
+async function send(
+  origin: string,
+  request: ConformanceRequest,
+  tls: ConformanceTls | undefined,
+): Promise<Answer> {
+  const { status, headers, text } = await sendRequest(origin, { ...request, ca: tls?.ca });
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // Not JSON: kept as text, so the assertion shows what came back.
+  }
+  const nonce = headers['dpop-nonce'];
+  return {
+    status,
+    challenge: headers['www-authenticate'] ?? null,
+    dpopNonce: typeof nonce === 'string' ? nonce : undefined,
+    body,
+  };
 }
+
+// RFC 9449 §8: a nonce is an opaque string of visible ASCII characters.
+const NONCE = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
 
 // `request` numbers the step in both objects, so a failing diff shows which request of a
 // row answered wrongly.
 function actualFor(request: number, answer: Answer, expected: ConformanceExpectation): unknown {
   const { status, challenge, body } = answer;
-  if ('body' in expected) return { request, status, challenge, body };
-  return { request, status, code: (body as { code?: unknown } | null)?.code, challenge };
+  const dpopNonce = answer.dpopNonce === undefined ? false : NONCE.test(answer.dpopNonce);
+  if ('body' in expected) return { request, status, challenge, dpopNonce, body };
+  return { request, status, code: (body as { code?: unknown } | null)?.code, challenge, dpopNonce };
 }
 
 function expectedFor(request: number, expected: ConformanceExpectation): unknown {
+  const dpopNonce = expected.dpopNonce ?? false;
   // A successful answer carries no challenge.
   return 'body' in expected
-    ? { request, status: 200, challenge: null, body: expected.body }
-    : { request, ...expected };
+    ? { request, status: 200, challenge: null, dpopNonce, body: expected.body }
+    : { request, ...expected, dpopNonce };
 }
 
 /**
- * Runs one row against one adapter: builds its server with the row's guard options, listens
- * on 127.0.0.1:0, sends each request over real HTTP and asserts the exact status, code and
- * `WWW-Authenticate` (or body), then closes the server.
+ * Runs one row against one adapter: builds its server with the row's guard options (over
+ * HTTPS for a row with `tls`), listens on 127.0.0.1:0, sends each request over real HTTP and
+ * asserts the exact status, code, `WWW-Authenticate` (or body) and whether a `DPoP-Nonce` came
+ * back, then closes the server.
  *
  * @example
  * ```ts
@@ -1227,24 +1836,22 @@ export async function runConformanceCase(
   harness: ConformanceHarness,
   testCase: ConformanceCase,
 ): Promise<void> {
-  const server = await harness.createServer(testCase.options());
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
+  const tls = testCase.tls?.();
+  const server = await listenOnLoopback(await harness.createServer(testCase.options(), tls));
   try {
-    const { port } = server.address() as AddressInfo;
-    const target: ConformanceTarget = { origin: `http://127.0.0.1:${port}` };
+    // From the row, not the server: a harness that ignored `tls` fails here, not silently.
+    const origin = `${tls === undefined ? 'http' : 'https'}://127.0.0.1:${server.port}`;
     await testCase.before?.();
+    let dpopNonce: string | undefined;
     for (const [index, step] of testCase.steps.entries()) {
-      const answer = await send(port, step.request(target));
+      const answer = await send(origin, step.request({ origin, dpopNonce }), tls);
+      dpopNonce = answer.dpopNonce;
       deepStrictEqual(
         actualFor(index + 1, answer, step.expect),
         expectedFor(index + 1, step.expect),
       );
     }
   } finally {
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await server.close();
   }
 }

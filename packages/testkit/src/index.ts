@@ -28,6 +28,13 @@ export {
 export { bearerRequest, refusalOf, refusalOfSync, type Refusal } from './refusal.js';
 export { createEventRecorder, type EventRecorder } from './events.js';
 export {
+  listenOnLoopback,
+  sendRequest,
+  type LoopbackServer,
+  type TestRequest,
+  type TestResponse,
+} from './http.js';
+export {
   findWycheproofVectors,
   loadWycheproofJws,
   loadWycheproofSignatures,
@@ -44,6 +51,7 @@ export {
   renderConformanceError,
   runConformanceCase,
   type ConformanceCase,
+  type ConformanceCertificates,
   type ConformanceEnv,
   type ConformanceEnvOptions,
   type ConformanceExpectation,
@@ -54,6 +62,7 @@ export {
   type ConformanceStep,
   type ConformanceStore,
   type ConformanceTarget,
+  type ConformanceTls,
 } from './conformance.js';
 export {
   findRedis,
@@ -69,3 +78,26 @@ export {
   type RedisServerProcess,
 } from './redis.js';
 export { startJsonLineProcess, type JsonLineProcess } from './process.js';
+export {
+  createDpopKey,
+  createDpopProof,
+  dpopAth,
+  type DpopAlgorithm,
+  type DpopKey,
+  type DpopProofInput,
+  type DpopProofMember,
+} from './dpop.js';
+export {
+  createLocalhostCertificates,
+  createTestCertificate,
+  type TestCertificate,
+  type TestCertificateOptions,
+} from './certificates.js';
+export {
+  startAuthorizationServer,
+  type AuthorizationServer,
+  type AuthorizationServerClient,
+  type AuthorizationServerOptions,
+  type IssuedToken,
+  type TokenRequest,
+} from './authorization-server.js';

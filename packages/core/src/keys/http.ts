@@ -1,5 +1,5 @@
 import { request as httpRequest, type Agent as HttpAgent } from 'node:http';
-import { request as httpsRequest, type Agent as HttpsAgent } from 'node:https';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { parseJsonObject } from '../json.js';
 
 /**
@@ -92,7 +92,12 @@ export function fetchJsonObject(
       {
         method: 'GET',
         headers: { accept: 'application/json, application/jwk-set+json' },
-        agent: limits.agent,
+        // An https.Agent (a private CA, a client certificate) is for https URLs only: Node
+        // refuses it for http ones, which would make a loopback http issuer unreachable.
+        agent:
+          limits.agent instanceof HttpsAgent === (target.protocol === 'https:')
+            ? limits.agent
+            : undefined,
       },
       (res) => {
         const status = res.statusCode ?? 0;

@@ -1,5 +1,9 @@
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { Agent, createServer as createHttpsServer, globalAgent } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { createGuard } from '@jwt-guard/core';
 import {
+  createLocalhostCertificates,
   createTestClock,
   createTestKey,
   createTokenFactory,
@@ -69,6 +73,79 @@ describe('discovery', () => {
     const error = await refusalOf(guard.verify(mint(server.issuer).sign(keys.ES256)));
     expect(error).toMatchObject({ code: 'ERR_KEYS_UNAVAILABLE', status: 503 });
     expect(server.hits.jwks).toBe(0);
+  });
+
+  // The loopback exemption is for an issuer that is itself local. A remote (https) issuer's
+  // document naming http://127.0.0.1/… would make every API instance GET its own internal
+  // services (SSRF), so such a jwks_uri is refused without a request.
+  describe('an https issuer on loopback naming a jwks_uri', () => {
+    let https: Server;
+    let internal: Server;
+    let internalHits = 0;
+    let jwksUri = '';
+    let issuer = '';
+    let trusted: unknown;
+
+    beforeAll(async () => {
+      const { ca, server } = await createLocalhostCertificates();
+      // Trusted through the global agent, not a jwks.agent option, so an http URL would be
+      // fetched for real if the rule did not stop it.
+      trusted = globalAgent.options.ca;
+      globalAgent.options.ca = ca.certPem;
+      internal = createHttpServer((_req, res) => {
+        internalHits++;
+        res.setHeader('Content-Type', 'application/json');
+        res.end(JSON.stringify({ keys: [keys.ES256.jwk] }));
+      });
+      https = createHttpsServer({ cert: server.certPem, key: server.keyPem }, (req, res) => {
+        res.setHeader('Content-Type', 'application/json');
+        res.end(
+          req.url === '/jwks'
+            ? JSON.stringify({ keys: [keys.ES256.jwk] })
+            : JSON.stringify({ issuer, jwks_uri: jwksUri }),
+        );
+      });
+      await Promise.all(
+        [https, internal].map(
+          (s) => new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve)),
+        ),
+      );
+      issuer = `https://localhost:${(https.address() as AddressInfo).port}/`;
+    });
+    afterAll(async () => {
+      globalAgent.options.ca = trusted as string | undefined;
+      await Promise.all([https, internal].map((s) => new Promise((resolve) => s.close(resolve))));
+    });
+
+    it('plain http on loopback → 503, and the internal service is never asked', async () => {
+      jwksUri = `http://127.0.0.1:${(internal.address() as AddressInfo).port}/admin?x=1`;
+      internalHits = 0;
+      const guard = createGuard({ issuer, audience, clock });
+
+      const error = await refusalOf(guard.verify(mint(issuer).sign(keys.ES256)));
+      expect(error).toMatchObject({ code: 'ERR_KEYS_UNAVAILABLE', status: 503 });
+      expect(internalHits).toBe(0);
+    });
+
+    it('https → accepted (the same setup, so the refusal above is the rule, not TLS)', async () => {
+      jwksUri = `${issuer}jwks`;
+      const guard = createGuard({ issuer, audience, clock });
+
+      await expect(guard.verify(mint(issuer).sign(keys.ES256))).resolves.toMatchObject({
+        issuer,
+      });
+    });
+  });
+
+  it('reaches a loopback http key server also when an https agent is configured', async () => {
+    const server = await serve();
+    const agent = new Agent();
+    const guard = createGuard({ issuer: server.issuer, audience, clock, jwks: { agent } });
+
+    await expect(guard.verify(mint(server.issuer).sign(keys.ES256))).resolves.toMatchObject({
+      issuer: server.issuer,
+    });
+    agent.destroy();
   });
 
   it('recovers once the document is corrected', async () => {
