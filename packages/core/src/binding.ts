@@ -10,14 +10,36 @@ import type { CertificateThumbprint } from './mtls.js';
 import { headerValues, type GuardRequest } from './request.js';
 import type { TokenStore } from './store.js';
 
-/** Checks that the presenter of a verified token holds what the token is bound to. */
+/**
+ * Checks that the presenter of a verified token holds what the token is bound to.
+ *
+ * @example
+ * ```ts
+ * const checkSender: SenderCheck = createSenderCheck(options);
+ * await checkSender(request, auth, 'DPoP'); // throws ERR_DPOP_PROOF_MISSING without a DPoP header
+ * ```
+ */
 export type SenderCheck = (
   request: GuardRequest,
   auth: AuthContext,
   scheme: PresentationScheme,
 ) => void | Promise<void>;
 
-/** What the sender checks need from the guard. */
+/**
+ * What the sender checks need from the guard.
+ *
+ * @example
+ * ```ts
+ * const options: SenderCheckOptions = {
+ *   dpop: resolved.dpop,
+ *   certificateThumbprint: resolved.certificateThumbprint,
+ *   replayStore: createMemoryStore({ clock: resolved.clock }),
+ *   clock: resolved.clock,
+ *   clockToleranceSeconds: 5,
+ *   emit: resolved.emit,
+ * };
+ * ```
+ */
 export interface SenderCheckOptions {
   readonly dpop: DpopPolicy | undefined;
   readonly certificateThumbprint: CertificateThumbprint;

@@ -1,4 +1,13 @@
-/** Attributes of a `WWW-Authenticate` challenge that come from configuration, not the request. */
+/**
+ * Attributes of a `WWW-Authenticate` challenge that come from configuration, not the request.
+ *
+ * @example
+ * ```ts
+ * const params: ChallengeParams = { realm: 'items-api', dpopAlgorithms: ['ES256'], bearer: false };
+ * new JwtGuardError('ERR_TOKEN_MISSING').withChallenge(params).headers['WWW-Authenticate'];
+ * // 'DPoP realm="items-api", algs="ES256"'
+ * ```
+ */
 export interface ChallengeParams {
   /** Authentication scheme; RFC 6750 `Bearer` unless a sender-constrained scheme applies. */
   readonly scheme?: string | undefined;
@@ -12,7 +21,15 @@ export interface ChallengeParams {
   readonly bearer?: boolean | undefined;
 }
 
-/** Everything a single challenge can carry. */
+/**
+ * Everything a single challenge can carry.
+ *
+ * @example
+ * ```ts
+ * const input: ChallengeInput = { realm: 'api', error: 'insufficient_scope', scope: ['admin'] };
+ * buildChallenge(input); // 'Bearer realm="api", error="insufficient_scope", scope="admin"'
+ * ```
+ */
 export interface ChallengeInput extends ChallengeParams {
   readonly error?: string | undefined;
   readonly errorDescription?: string | undefined;

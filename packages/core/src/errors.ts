@@ -169,16 +169,48 @@ const FALLBACK_ERROR: Readonly<Record<number, string>> = {
   503: 'temporarily_unavailable',
 };
 
-/** The stable code of a request-time error; part of the public contract. */
+/**
+ * The stable code of a request-time error; part of the public contract.
+ *
+ * @example
+ * ```ts
+ * function isOutage(code: ErrorCode): boolean {
+ *   return code === 'ERR_KEYS_UNAVAILABLE' || code === 'ERR_STORE_UNAVAILABLE';
+ * }
+ * if (isJwtGuardError(err) && isOutage(err.code)) alerts.page('auth dependency down');
+ * ```
+ */
 export type ErrorCode = keyof typeof CATALOG;
 
-/** The RFC 6750 §3.1 error attribute of a challenge. */
+/**
+ * The RFC 6750 §3.1 error attribute of a challenge.
+ *
+ * @example
+ * ```ts
+ * const error: BearerErrorCode | undefined = err.bearerError;
+ * if (error === 'insufficient_user_authentication') redirectToLogin({ acr: 'urn:example:mfa' });
+ * ```
+ */
 export type BearerErrorCode = NonNullable<(typeof CATALOG)[ErrorCode]['error']>;
 
-/** Every code of {@link ErrorCode}, for exhaustive tests and documentation tables. */
+/**
+ * Every code of {@link ErrorCode}, for exhaustive tests and documentation tables.
+ *
+ * @example
+ * ```ts
+ * const table = ERROR_CODES.map((code) => `| ${code} | ${describeError(code).status} |`);
+ * ```
+ */
 export const ERROR_CODES = Object.freeze(Object.keys(CATALOG) as ErrorCode[]);
 
-/** Extra facts an error may carry into its challenge; never claim values. */
+/**
+ * Extra facts an error may carry into its challenge; never claim values.
+ *
+ * @example
+ * ```ts
+ * throw new JwtGuardError('ERR_SCOPE_INSUFFICIENT', { scope: ['admin'], requirement: 'scope' });
+ * ```
+ */
 export interface ErrorDetails {
   /** The scopes a route requires (for `insufficient_scope`). */
   readonly scope?: readonly string[] | undefined;

@@ -1,10 +1,31 @@
 import { JwtGuardError } from './errors.js';
 import { headerValues, type GuardRequest } from './request.js';
 
-/** Where a token may be sent. Only `header` is on by default (RFC 6750 §2.1). */
+/**
+ * Where a token may be sent. Only `header` is on by default (RFC 6750 §2.1).
+ *
+ * @example
+ * ```ts
+ * const tokenLocations: TokenLocation[] = ['header', 'cookie'];
+ * createGuard({ issuer, audience, tokenLocations, cookie: { name: 'access_token' } });
+ * ```
+ */
 export type TokenLocation = 'header' | 'cookie' | 'query';
 
-/** Resolved extraction rules. */
+/**
+ * Resolved extraction rules.
+ *
+ * @example
+ * ```ts
+ * const policy: ExtractionPolicy = {
+ *   header: true,
+ *   query: false,
+ *   cookie: { name: 'access_token', allowedOrigins: new Set(['https://app.example']) },
+ *   maxTokenBytes: 8192,
+ * };
+ * const token = extractToken({ method: 'GET', url: '/', headers: req.rawHeaders }, policy);
+ * ```
+ */
 export interface ExtractionPolicy {
   readonly header: boolean;
   readonly query: boolean;
@@ -18,10 +39,24 @@ export interface ExtractionPolicy {
 /**
  * How a token was presented: `DPoP` (RFC 9449 §7.1, a proof must come with it) or `Bearer`
  * (RFC 6750: header, cookie or query — possession alone).
+ *
+ * @example
+ * ```ts
+ * const scheme: PresentationScheme = extractCredentials(request, policy).scheme;
+ * await checkSender(request, auth, scheme); // a DPoP presentation needs its proof
+ * ```
  */
 export type PresentationScheme = 'Bearer' | 'DPoP';
 
-/** The request's one access token and the scheme it came with. */
+/**
+ * The request's one access token and the scheme it came with.
+ *
+ * @example
+ * ```ts
+ * const { token, scheme }: Credentials = extractCredentials(request, policy);
+ * // { token: 'eyJ…', scheme: 'DPoP' } for `Authorization: DPoP eyJ…` under `policy.dpop`
+ * ```
+ */
 export interface Credentials {
   readonly token: string;
   readonly scheme: PresentationScheme;

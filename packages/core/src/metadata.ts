@@ -27,7 +27,18 @@ export interface ResourceMetadataOptions {
   readonly authorizationServers?: readonly string[];
 }
 
-/** A resolved metadata document and where it is served. */
+/**
+ * A resolved metadata document and where it is served.
+ *
+ * @example
+ * ```ts
+ * const resourceMetadata = { resource: 'https://api.example/v1' };
+ * const guard = createGuard({ issuer, audience, resourceMetadata });
+ * const metadata: ResourceMetadata | undefined = guard.resourceMetadata;
+ * metadata?.path; // '/.well-known/oauth-protected-resource/v1'
+ * metadata?.url; // 'https://api.example/.well-known/oauth-protected-resource/v1'
+ * ```
+ */
 export interface ResourceMetadata {
   /** RFC 9728 §3.1: `/.well-known/oauth-protected-resource`, plus the resource's own path. */
   readonly path: string;
@@ -40,7 +51,20 @@ export interface ResourceMetadata {
   readonly headers: Readonly<Record<string, string>>;
 }
 
-/** What the guard knows that the document states. */
+/**
+ * What the guard knows that the document states.
+ *
+ * @example
+ * ```ts
+ * const facts: ResourceMetadataFacts = {
+ *   issuers: ['https://idp.example/'],
+ *   tokenLocations: ['header'],
+ *   dpopAlgorithms: ['ES256', 'EdDSA'],
+ *   dpopRequired: false,
+ * };
+ * resolveResourceMetadata({ resource: 'https://api.example/' }, facts);
+ * ```
+ */
 export interface ResourceMetadataFacts {
   readonly issuers: readonly string[];
   readonly tokenLocations: readonly string[];
@@ -165,7 +189,15 @@ export function resolveResourceMetadata(
   });
 }
 
-/** A connect-style Node handler, as Express and Fastify's middie (under Nest) call one. */
+/**
+ * A connect-style Node handler, as Express and Fastify's middie (under Nest) call one.
+ *
+ * @example
+ * ```ts
+ * const serveMetadata: ResourceMetadataHandler = createResourceMetadataHandler(metadata);
+ * http.createServer((req, res) => serveMetadata(req, res, () => app(req, res)));
+ * ```
+ */
 export type ResourceMetadataHandler = (
   req: IncomingMessage,
   res: ServerResponse,

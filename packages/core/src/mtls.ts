@@ -22,7 +22,17 @@ export interface MtlsOptions {
   readonly certificateHeader?: string;
 }
 
-/** Reads the SHA-256 thumbprint of a request's client certificate (RFC 8705 §3.1). */
+/**
+ * Reads the SHA-256 thumbprint of a request's client certificate (RFC 8705 §3.1).
+ *
+ * @example
+ * ```ts
+ * const thumbprint: CertificateThumbprint = createCertificateThumbprint({
+ *   certificateHeader: 'x-client-cert',
+ * });
+ * thumbprint(request); // base64url SHA-256 of the forwarded certificate's DER, or undefined
+ * ```
+ */
 export type CertificateThumbprint = (request: GuardRequest) => string | undefined;
 
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;

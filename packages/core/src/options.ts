@@ -25,10 +25,33 @@ import {
   type MtlsOptions,
 } from './mtls.js';
 
-/** Audience setting: one or several exact values, or `null` to opt out explicitly. */
+/**
+ * Audience setting: one or several exact values, or `null` to opt out explicitly.
+ *
+ * @example
+ * ```ts
+ * const audience: AudienceOption = ['https://api.example/', 'https://api.example/v2/'];
+ * createGuard({ issuer: 'https://idp.example/', audience });
+ * createGuard({ issuer: 'https://idp.example/', audience: null }); // no audience check, on purpose
+ * ```
+ */
 export type AudienceOption = string | readonly string[] | null;
 
-/** Settings of one trusted issuer; unset fields take the guard-wide value. */
+/**
+ * Settings of one trusted issuer; unset fields take the guard-wide value.
+ *
+ * @example
+ * ```ts
+ * const partner: IssuerOptions = {
+ *   issuer: 'https://partner-idp.example/',
+ *   audience: 'https://api.example/partner',
+ *   jwksUri: 'https://partner-idp.example/keys',
+ *   algorithms: ['RS256'],
+ *   scopeClaim: 'scp',
+ * };
+ * createGuard({ issuer: ['https://idp.example/', partner], audience: 'https://api.example/' });
+ * ```
+ */
 export interface IssuerOptions {
   /** The exact `iss` value. */
   readonly issuer: string;
@@ -43,7 +66,15 @@ export interface IssuerOptions {
   readonly scopeClaim?: ScopeClaim;
 }
 
-/** Tuning of remote key sets. */
+/**
+ * Tuning of remote key sets.
+ *
+ * @example
+ * ```ts
+ * const jwks: JwksOptions = { cacheMaxAgeSeconds: 300, cooldownSeconds: 10, timeoutMs: 2000 };
+ * createGuard({ issuer: 'https://idp.example/', audience: 'https://api.example/', jwks });
+ * ```
+ */
 export interface JwksOptions extends Partial<JwksPolicy>, Partial<FetchLimits> {}
 
 /**
@@ -129,7 +160,15 @@ export interface GuardOptions {
   readonly resourceMetadata?: ResourceMetadataOptions;
 }
 
-/** One issuer as the guard uses it. */
+/**
+ * One issuer as the guard uses it.
+ *
+ * @example
+ * ```ts
+ * const issuer: ResolvedIssuer | undefined = resolved.issuers.get('https://idp.example/');
+ * issuer?.scopeClaim; // 'scope'
+ * ```
+ */
 export interface ResolvedIssuer {
   readonly issuer: string;
   readonly keys: KeySource;
@@ -138,7 +177,20 @@ export interface ResolvedIssuer {
   readonly scopeClaim: ScopeClaim;
 }
 
-/** Options after validation: everything the request path reads, precomputed. */
+/**
+ * Options after validation: everything the request path reads, precomputed.
+ *
+ * @example
+ * ```ts
+ * const resolved: ResolvedOptions = resolveOptions({
+ *   issuer: 'https://idp.example/',
+ *   audience: null,
+ *   tokenLocations: ['header', 'query'],
+ * });
+ * resolved.extraction.query; // true
+ * resolved.cacheMaxEntries; // 1000
+ * ```
+ */
 export interface ResolvedOptions {
   readonly issuers: ReadonlyMap<string, ResolvedIssuer>;
   /** Union of every issuer's algorithms, checked before the issuer is known. */
@@ -484,12 +536,14 @@ export function resolveOptions(options: GuardOptions): ResolvedOptions {
   const cache = options.cache ?? {};
   const cacheMaxEntries =
     cache === false ? 0 : number('cache.maxEntries', cache.maxEntries, 1000, 0);
+  // Printable ASCII only: a control character would be dropped from the challenge (another
+  // realm than configured), and Node refuses a header value outside Latin-1 (every refusal a
+  // 500). RFC 9110 §5.6.4: quote and backslash would need escapes a client may not undo.
   if (
     options.realm !== undefined &&
-    // eslint-disable-next-line no-control-regex
-    (typeof options.realm !== 'string' || /[\u0000-\u001f"\\]/.test(options.realm))
+    (typeof options.realm !== 'string' || !/^[\x20\x21\x23-\x5b\x5d-\x7e]*$/.test(options.realm))
   ) {
-    fail('"realm" must be a string without quotes, backslashes or control characters');
+    fail('"realm" must be a string of printable ASCII characters without quotes or backslashes');
   }
   const dpop = options.dpop === undefined ? undefined : resolveDpopOptions(options.dpop);
   const resourceMetadata =

@@ -3,6 +3,13 @@
  * `[name, value, name, value, …]` list, which keeps repeated headers), a header object, or
  * a WHATWG `Headers`. Pass `rawHeaders` where you have them: Node's parsed `headers` keep
  * only the first of two `Authorization` headers, hiding an ambiguous request.
+ *
+ * @example
+ * ```ts
+ * const fromNode: HeadersInput = req.rawHeaders; // ['Host', 'api.example', 'Authorization', …]
+ * const fromFetch: HeadersInput = new Headers({ authorization: `Bearer ${token}` });
+ * headerValues(fromFetch, 'authorization'); // [`Bearer ${token}`]
+ * ```
  */
 export type HeadersInput =
   | readonly string[]
@@ -35,6 +42,15 @@ export interface GuardRequest {
  * What core reads of a Node `TLSSocket`; a plain socket has no `getPeerCertificate`. An
  * object type with only optional members would refuse a `net.Socket` (TypeScript's weak-type
  * check), so `req.socket` of any Node server is accepted as it is.
+ *
+ * @example
+ * ```ts
+ * https.createServer({ key, cert, requestCert: true, rejectUnauthorized: false }, (req, res) => {
+ *   const socket: PeerCertificateSource = req.socket; // a TLSSocket: the client certificate
+ *   const request = { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.rawHeaders };
+ *   void guard.authenticate({ ...request, socket });
+ * });
+ * ```
  */
 export type PeerCertificateSource = object & {
   getPeerCertificate?: (detailed?: boolean) => { readonly raw?: Uint8Array } | null | undefined;

@@ -1,13 +1,43 @@
 import type { AuthContext } from './context.js';
 import { ConfigurationError, JwtGuardError } from './errors.js';
 
-/** A JSON value a claim can be compared with. */
+/**
+ * A JSON value a claim can be compared with.
+ *
+ * @example
+ * ```ts
+ * const tier: ClaimValue = 2;
+ * defineRequirement({ claims: [{ claim: 'tier', equals: tier }] });
+ * ```
+ */
 export type ClaimValue = string | number | boolean;
 
-/** Decides whether a claim value satisfies a route; receives the whole claims set too. */
+/**
+ * Decides whether a claim value satisfies a route; receives the whole claims set too.
+ *
+ * @example
+ * ```ts
+ * const verifiedEmail: ClaimPredicate = (value, claims) =>
+ *   value === true && typeof claims.email === 'string';
+ * defineRequirement({ claims: [{ claim: 'email_verified', predicate: verifiedEmail }] });
+ * ```
+ */
 export type ClaimPredicate = (value: unknown, claims: Readonly<Record<string, unknown>>) => boolean;
 
-/** One claim condition of a route. */
+/**
+ * One claim condition of a route.
+ *
+ * @example
+ * ```ts
+ * const conditions: ClaimCondition[] = [
+ *   { claim: 'tenant', equals: 'acme' },
+ *   { claim: 'roles', matches: 'admin' },
+ *   { claim: 'groups', includes: 'finance' },
+ *   { claim: 'amr', predicate: (amr) => Array.isArray(amr) && amr.includes('mfa') },
+ * ];
+ * defineRequirement({ claims: conditions });
+ * ```
+ */
 export type ClaimCondition =
   | { readonly claim: string; readonly equals: ClaimValue }
   /** Equals the value, or for an array claim (`roles`, `groups`) contains it. */
@@ -15,7 +45,20 @@ export type ClaimCondition =
   | { readonly claim: string; readonly includes: ClaimValue }
   | { readonly claim: string; readonly predicate: ClaimPredicate };
 
-/** What a route asks of a token, as written by users. */
+/**
+ * What a route asks of a token, as written by users.
+ *
+ * @example
+ * ```ts
+ * const spec: RequirementSpec = {
+ *   scopes: ['payouts:write'],
+ *   claims: [{ claim: 'tenant', equals: 'acme' }],
+ *   acr: 'urn:example:mfa',
+ *   maxAuthAgeSeconds: 300,
+ * };
+ * const payouts = defineRequirement(spec);
+ * ```
+ */
 export interface RequirementSpec {
   /** Every one of these scopes. */
   readonly scopes?: readonly string[];
@@ -35,6 +78,16 @@ export interface RequirementSpec {
 /**
  * A validated, normalized route requirement: plain frozen data, evaluated by
  * {@link checkRequirement}, merged by {@link mergeRequirements}.
+ *
+ * @example
+ * ```ts
+ * const requirement: Requirement = defineRequirement({
+ *   scopes: ['orders'],
+ *   anyScopes: ['eu', 'us'],
+ * });
+ * requirement.allScopes; // ['orders']
+ * requirement.anyScopeGroups; // [['eu', 'us']]
+ * ```
  */
 export interface Requirement {
   readonly allScopes: readonly string[];

@@ -27,7 +27,16 @@ declare module 'koa' {
 const GUARD = Symbol.for('jwt-guard.koa.guard');
 type GuardedContext = Context & { [GUARD]?: Guard<AuthContext | undefined> };
 
-/** The middleware, with its guard for startup work (`await middleware.guard.hydrate()`). */
+/**
+ * The middleware, with its guard for startup work (`await middleware.guard.hydrate()`).
+ *
+ * @example
+ * ```ts
+ * const auth: GuardMiddleware = jwtGuard({ issuer, audience });
+ * await auth.guard.hydrate();
+ * app.use(auth);
+ * ```
+ */
 export type GuardMiddleware = Middleware & { readonly guard: Guard<AuthContext | undefined> };
 
 // Node's parsed `headers` keep only the first Authorization header; `rawHeaders` keep all,

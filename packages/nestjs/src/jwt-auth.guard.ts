@@ -12,7 +12,20 @@ import { OneTimeToken, Public, Requirements, verifiedAuth } from './jwt-guard.de
 import { JwtGuardContextException, JwtGuardException } from './jwt-guard.exception.js';
 import { InjectJwtGuard, JwtGuard } from './jwt-guard.token.js';
 
-/** The request shapes the guard reads: Express's, Fastify's (`raw`), or one of your own. */
+/**
+ * The request shapes the guard reads: Express's, Fastify's (`raw`), or one of your own.
+ *
+ * @example
+ * ```ts
+ * @Injectable()
+ * export class WsJwtAuthGuard extends JwtAuthGuard {
+ *   override getRequest(context: ExecutionContext): JwtGuardedRequest | undefined {
+ *     const { handshake } = context.switchToWs().getClient<Socket>();
+ *     return { method: 'GET', url: handshake.url, headers: handshake.headers };
+ *   }
+ * }
+ * ```
+ */
 export interface JwtGuardedRequest {
   readonly method?: string;
   readonly url?: string;

@@ -11,7 +11,15 @@ import {
   type Requirement,
 } from '@jwt-guard/core';
 
-/** What a controller or handler asks of a token; read by `JwtAuthGuard`. */
+/**
+ * What a controller or handler asks of a token; read by `JwtAuthGuard`. Internal: not exported
+ * from the package (the `@Require…` decorators write it).
+ *
+ * @example
+ * ```ts
+ * const defined = reflector.getAll(Requirements, [context.getClass(), context.getHandler()]);
+ * ```
+ */
 export const Requirements = Reflector.createDecorator<Requirement>();
 
 const reflector = new Reflector();

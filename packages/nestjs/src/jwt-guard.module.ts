@@ -11,7 +11,14 @@ import { createGuard, createResourceMetadataHandler, type GuardOptions } from '@
 import { JwtAuthGuard } from './jwt-auth.guard.js';
 import { InjectJwtGuard, JwtGuard } from './jwt-guard.token.js';
 
-/** What the module adds to the guard options. */
+/**
+ * What the module adds to the guard options.
+ *
+ * @example
+ * ```ts
+ * JwtGuardModule.forRoot({ issuer, audience, global: false }); // then @UseGuards(JwtAuthGuard)
+ * ```
+ */
 export interface JwtGuardModuleExtras {
   /**
    * `true` (default): `JwtAuthGuard` guards every route (`APP_GUARD`); open routes say
@@ -32,9 +39,39 @@ const { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN } =
     }))
     .build();
 
-/** Options of `JwtGuardModule.forRoot`: the guard options of core, plus `global`. */
+/**
+ * Options of `JwtGuardModule.forRoot`: the guard options of core, plus `global`.
+ *
+ * @example
+ * ```ts
+ * const options: JwtGuardModuleOptions = {
+ *   issuer: 'https://idp.example/',
+ *   audience: 'https://api.example/',
+ *   global: false,
+ * };
+ * @Module({ imports: [JwtGuardModule.forRoot(options)] })
+ * export class AppModule {}
+ * ```
+ */
 export type JwtGuardModuleOptions = GuardOptions & JwtGuardModuleExtras;
-/** Options of `JwtGuardModule.forRootAsync`: `imports`, `inject`, `useFactory` (or a class), `global`. */
+/**
+ * Options of `JwtGuardModule.forRootAsync`: `imports`, `inject`, `useFactory` (or a class),
+ * `global`.
+ *
+ * @example
+ * ```ts
+ * const options: JwtGuardModuleAsyncOptions = {
+ *   imports: [ConfigModule],
+ *   inject: [ConfigService],
+ *   useFactory: (config: ConfigService) => ({
+ *     issuer: config.getOrThrow('ISSUER_URL'),
+ *     audience: config.getOrThrow('AUDIENCE'),
+ *   }),
+ * };
+ * @Module({ imports: [JwtGuardModule.forRootAsync(options)] })
+ * export class AppModule {}
+ * ```
+ */
 export type JwtGuardModuleAsyncOptions = ConfigurableModuleAsyncOptions<GuardOptions> &
   JwtGuardModuleExtras;
 

@@ -29,6 +29,12 @@ const OFFLINE = new Set(['reconnecting', 'close', 'end', 'disconnecting']);
  * Runs one command against the application's client with a deadline, so a request never
  * hangs on Redis whatever the client's `enableOfflineQueue` and `maxRetriesPerRequest`.
  * A command that times out may still run later: every command here is safe to apply late.
+ *
+ * @example
+ * ```ts
+ * const run = createCommandRunner(client, 1000);
+ * const ttlMs = await run(() => client.pttl(key)); // RedisStoreError on failure or after 1 s
+ * ```
  */
 export function createCommandRunner(client: RedisClient, timeoutMs: number) {
   return function run<T>(command: () => Promise<T>): Promise<T> {
@@ -47,10 +53,26 @@ export function createCommandRunner(client: RedisClient, timeoutMs: number) {
   };
 }
 
-/** A command runner bound to a client. */
+/**
+ * A command runner bound to a client.
+ *
+ * @example
+ * ```ts
+ * function publish(run: CommandRunner, client: RedisClient, channel: string, text: string) {
+ *   return run(() => client.publish(channel, text));
+ * }
+ * ```
+ */
 export type CommandRunner = ReturnType<typeof createCommandRunner>;
 
-/** Settles like `promise`, or rejects with `ERR_REDIS_TIMEOUT` after `timeoutMs`. */
+/**
+ * Settles like `promise`, or rejects with `ERR_REDIS_TIMEOUT` after `timeoutMs`.
+ *
+ * @example
+ * ```ts
+ * await withTimeout(subscriber.subscribe(channel), commandTimeoutMs);
+ * ```
+ */
 export function withTimeout<T>(promise: Promise<T>, timeoutMs: number): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     // setImmediate: timers run before I/O in Node's event loop, so after a stall a bare
@@ -80,6 +102,12 @@ export function withTimeout<T>(promise: Promise<T>, timeoutMs: number): Promise<
  * Stores a revocation until it expires (TTL relative to now, so the Redis server's clock does
  * not matter), then publishes what it revokes. Written first: an instance that resynchronises
  * after missing the message still finds the key, and one that gets the message can read it.
+ *
+ * @example
+ * ```ts
+ * const revocation: Revocation = { kind: 'token', jti, iss: undefined, expiryMs: exp * 1000 };
+ * await writeRevocation(client, run, keys, channel, revocation, Date.now());
+ * ```
  */
 export async function writeRevocation(
   client: RedisClient,
@@ -97,7 +125,15 @@ export async function writeRevocation(
   await run(() => client.publish(channel, encodeTarget(revocation)));
 }
 
-/** `SET key 1 PX ttl NX`: atomic, so of any number of concurrent uses exactly one wins. */
+/**
+ * `SET key 1 PX ttl NX`: atomic, so of any number of concurrent uses exactly one wins.
+ *
+ * @example
+ * ```ts
+ * await consumeKey(client, run, keys.once(key), 60_000); // true
+ * await consumeKey(client, run, keys.once(key), 60_000); // false: already used
+ * ```
+ */
 export async function consumeKey(
   client: RedisClient,
   run: CommandRunner,
@@ -132,6 +168,12 @@ async function readMany(
 /**
  * Reads what Redis holds for each target (GET and PTTL): the revocation with its real
  * lifetime, or `undefined` where no key is.
+ *
+ * @example
+ * ```ts
+ * const [revocation] = await readRevocations(client, run, keys, [target], Date.now);
+ * if (revocation !== undefined) local.add(revocation, Date.now());
+ * ```
  */
 export async function readRevocations(
   client: RedisClient,
@@ -160,6 +202,12 @@ export async function readRevocations(
  * Answers `isRevoked` from Redis itself, for an instance whose local set could not hold every
  * revocation: the keys that could revoke these claims (the token's, at its issuer and at
  * every issuer; the subject's, likewise), in one round trip.
+ *
+ * @example
+ * ```ts
+ * if (local.isRevoked(claims, now())) return true;
+ * return sync.degraded ? isRevokedInRedis(client, run, keys, claims) : false;
+ * ```
  */
 export async function isRevokedInRedis(
   client: RedisClient,

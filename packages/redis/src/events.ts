@@ -45,7 +45,15 @@ export type RedisStoreEvent =
       readonly entries: number;
     };
 
-/** Calls the application's listener; a listener that throws changes nothing. */
+/**
+ * Calls the application's listener; a listener that throws changes nothing.
+ *
+ * @example
+ * ```ts
+ * const emit = createEmitter(options.onEvent);
+ * emit({ type: 'redis.sync_failed', reason: reasonOf(error) });
+ * ```
+ */
 export function createEmitter(
   listener: ((event: RedisStoreEvent) => void) | undefined,
 ): (event: RedisStoreEvent) => void {
@@ -59,7 +67,15 @@ export function createEmitter(
   };
 }
 
-/** An error's name and code for an event, never its message (it may quote a key). */
+/**
+ * An error's name and code for an event, never its message (it may quote a key).
+ *
+ * @example
+ * ```ts
+ * reasonOf(new RedisStoreError('ERR_REDIS_TIMEOUT')); // 'RedisStoreError ERR_REDIS_TIMEOUT'
+ * reasonOf(new TypeError('bad key t:abc')); // 'TypeError'
+ * ```
+ */
 export function reasonOf(error: unknown): string {
   if (!(error instanceof Error)) return 'unknown failure';
   const code = (error as { code?: unknown }).code;

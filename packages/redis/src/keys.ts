@@ -10,7 +10,15 @@ import type { Cluster, Redis } from 'ioredis';
  */
 export type RedisClient = Redis | Cluster;
 
-/** What a revocation is about, without its lifetime: one key in Redis, one message. */
+/**
+ * What a revocation is about, without its lifetime: one key in Redis, one message.
+ *
+ * @example
+ * ```ts
+ * const target: RevocationTarget = { kind: 'subject', sub: 'alice', iss: 'https://idp.example/' };
+ * keys.revocation(target); // 'jwt-guard:revoked:s:https%3A%2F%2Fidp.example%2F:alice'
+ * ```
+ */
 export type RevocationTarget =
   | {
       readonly kind: 'token';
@@ -25,7 +33,20 @@ export type RevocationTarget =
       readonly iss: string | undefined;
     };
 
-/** A revocation as the store keeps it, in milliseconds since the epoch. */
+/**
+ * A revocation as the store keeps it, in milliseconds since the epoch.
+ *
+ * @example
+ * ```ts
+ * const revocation: Revocation = {
+ *   kind: 'subject',
+ *   sub: 'alice',
+ *   iss: undefined,
+ *   issuedBeforeMs: Date.now(),
+ *   expiryMs: Date.now() + 86_400_000,
+ * };
+ * ```
+ */
 export type Revocation =
   | (Extract<RevocationTarget, { kind: 'token' }> & { readonly expiryMs: number })
   | (Extract<RevocationTarget, { kind: 'subject' }> & {
@@ -33,7 +54,16 @@ export type Revocation =
       readonly expiryMs: number;
     });
 
-/** Key names of one store. Every command touches one key, so any key works on a Cluster. */
+/**
+ * Key names of one store. Every command touches one key, so any key works on a Cluster.
+ *
+ * @example
+ * ```ts
+ * const keys: KeySpace = createKeySpace('jwt-guard:', '');
+ * keys.once('payments:a1'); // 'jwt-guard:once:payments%3Aa1'
+ * keys.targetOf('jwt-guard:revoked:t:a1'); // { kind: 'token', jti: 'a1', iss: undefined }
+ * ```
+ */
 export interface KeySpace {
   /** The key holding a revocation, as the client names it. */
   revocation(target: RevocationTarget): string;
@@ -54,6 +84,12 @@ const SURROGATE = /[\uD800-\uDFFF]/;
  * UTF-16 surrogate (valid in JSON, so in a claim, but not encodable as UTF-8, so
  * `encodeURIComponent` throws on it) becomes `%uD800`, which no other text produces (`u` is no
  * hex digit): every string has exactly one spelling.
+ *
+ * @example
+ * ```ts
+ * encodeIdentifier('{tenant}:42'); // '%7Btenant%7D%3A42'
+ * encodeIdentifier('a\uD800'); // 'a%uD800'
+ * ```
  */
 export function encodeIdentifier(id: string): string {
   if (!SURROGATE.test(id)) return encodeURIComponent(id);
@@ -69,7 +105,15 @@ export function encodeIdentifier(id: string): string {
   return spelled;
 }
 
-/** The identifier a key part spells; `undefined` unless it is the one spelling of one. */
+/**
+ * The identifier a key part spells; `undefined` unless it is the one spelling of one.
+ *
+ * @example
+ * ```ts
+ * decodeIdentifier('%7Btenant%7D%3A42'); // '{tenant}:42'
+ * decodeIdentifier('%41'); // undefined: 'A' is spelled 'A'
+ * ```
+ */
 export function decodeIdentifier(part: string): string | undefined {
   let id: string;
   try {
@@ -93,13 +137,27 @@ const escapeGlob = (text: string): string => text.replace(/[*?[\]\\]/g, '\\$&');
  * The value of a revocation key: `<rank> <expiry>`, both in ms. The rank orders two
  * revocations of one key (the later expiry of a token, the later `issuedBefore` of a subject)
  * so the write script keeps the stronger.
+ *
+ * @example
+ * ```ts
+ * revocationValue({ kind: 'token', jti: 'a1', iss: undefined, expiryMs: 1_900_000_000_000 });
+ * // { rank: 1900000000000, value: '1900000000000 1900000000000' }
+ * ```
  */
 export function revocationValue(revocation: Revocation): { rank: number; value: string } {
   const rank = revocation.kind === 'token' ? revocation.expiryMs : revocation.issuedBeforeMs;
   return { rank, value: `${rank} ${revocation.expiryMs}` };
 }
 
-/** Reads a key's value back; `undefined` for anything this store did not write. */
+/**
+ * Reads a key's value back; `undefined` for anything this store did not write.
+ *
+ * @example
+ * ```ts
+ * parseValue('1700000000000 1700086400000'); // { rank: 1700000000000, expiryMs: 1700086400000 }
+ * parseValue('1'); // undefined
+ * ```
+ */
 export function parseValue(value: string): { rank: number; expiryMs: number } | undefined {
   const parts = value.split(' ');
   if (parts.length !== 2) return undefined;
@@ -112,6 +170,13 @@ export function parseValue(value: string): { rank: number; expiryMs: number } | 
  * The revocation a key holds, from its value and its remaining time to live (PTTL): Redis
  * forgets the key then, so the local copy must too, whatever the value says. `undefined` when
  * the key is gone or its value is not one this store writes.
+ *
+ * @example
+ * ```ts
+ * const target: RevocationTarget = { kind: 'token', jti: 'a1', iss: undefined };
+ * revocationOf(target, '1900000000000 1900000000000', 60_000, nowMs);
+ * // { kind: 'token', jti: 'a1', iss: undefined, expiryMs: nowMs + 60_000 }: Redis's TTL wins
+ * ```
  */
 export function revocationOf(
   target: RevocationTarget,
@@ -135,6 +200,14 @@ export function revocationOf(
  *
  * Token revocations are `t:<jti>` (every issuer) or `t:<iss>:<jti>` (one issuer); subject
  * revocations `s:<iss>:<sub>`, with an empty `<iss>` for every issuer.
+ *
+ * @example
+ * ```ts
+ * const keys = createKeySpace('orders-api:', 'app:');
+ * keys.revocation({ kind: 'subject', sub: 'alice', iss: undefined });
+ * // 'orders-api:revoked:s::alice'
+ * keys.scanPattern; // 'app:orders-api:revoked:*'
+ * ```
  */
 export function createKeySpace(prefix: string, clientKeyPrefix: string): KeySpace {
   const revoked = `${prefix}revoked:`;

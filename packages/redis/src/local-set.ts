@@ -1,7 +1,17 @@
 import type { Claims } from '@jwt-guard/core';
 import type { Revocation } from './keys.js';
 
-/** The in-process copy of the fleet's revocations, answering `isRevoked` without Redis. */
+/**
+ * The in-process copy of the fleet's revocations, answering `isRevoked` without Redis.
+ *
+ * @example
+ * ```ts
+ * const local: LocalRevocations = createLocalRevocations(100_000);
+ * const expiryMs = Date.now() + 60_000;
+ * local.add({ kind: 'token', jti: 'a1', iss: undefined, expiryMs }, Date.now());
+ * local.isRevoked({ iss: 'https://idp.example/', jti: 'a1' }, Date.now()); // true
+ * ```
+ */
 export interface LocalRevocations {
   /**
    * Adds a revocation, keeping the stronger of two for one token or subject. `false` when
@@ -27,6 +37,14 @@ const scopedKey = (id: string, iss: string | undefined): string => `${iss ?? ''}
  * A bounded revocation set with the policy of core's `createMemoryStore`: entries vanish as
  * the tokens they concern expire, and a live entry is never evicted (that would bring a
  * revoked token back). When the bound is reached and nothing has expired, `add` refuses.
+ *
+ * @example
+ * ```ts
+ * const local = createLocalRevocations(1);
+ * const expiryMs = Date.now() + 60_000;
+ * local.add({ kind: 'token', jti: 'a1', iss: undefined, expiryMs }, Date.now()); // true
+ * local.add({ kind: 'token', jti: 'a2', iss: undefined, expiryMs }, Date.now()); // false: full
+ * ```
  */
 export function createLocalRevocations(maxEntries: number): LocalRevocations {
   // value: expiry in ms. `t:` and `s:` keys share one bound.

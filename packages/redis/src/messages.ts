@@ -3,6 +3,11 @@ import type { RevocationTarget } from './keys.js';
 /**
  * The text published on the revocation channel: what was revoked, never until when. A
  * message is only a hint to read that key; its lifetime comes from Redis.
+ *
+ * @example
+ * ```ts
+ * encodeTarget({ kind: 'token', jti: 'a1', iss: undefined }); // '{"kind":"token","jti":"a1"}'
+ * ```
  */
 export function encodeTarget(target: RevocationTarget): string {
   return target.kind === 'token'
@@ -16,6 +21,12 @@ const nonEmpty = (value: unknown): value is string => typeof value === 'string' 
  * Reads the target of a published message; `undefined` for anything else on the channel.
  * Fields besides the target (an `expiryMs`, an `issuedBeforeMs`, as an older version sent)
  * are ignored: anyone allowed to PUBLISH could have written them.
+ *
+ * @example
+ * ```ts
+ * decodeTarget('{"kind":"token","jti":"a1","expiryMs":0}'); // { kind: 'token', jti: 'a1' }
+ * decodeTarget('hello'); // undefined
+ * ```
  */
 export function decodeTarget(message: string): RevocationTarget | undefined {
   let value: unknown;

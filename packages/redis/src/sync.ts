@@ -7,7 +7,27 @@ import type { KeySpace, RedisClient, Revocation, RevocationTarget } from './keys
 import type { LocalRevocations } from './local-set.js';
 import { decodeTarget } from './messages.js';
 
-/** What keeps a local revocation set in step with Redis. */
+/**
+ * What keeps a local revocation set in step with Redis.
+ *
+ * @example
+ * ```ts
+ * const options: RevocationSyncOptions = {
+ *   client,
+ *   subscriber: client.duplicate(),
+ *   run: createCommandRunner(client, 1000),
+ *   keys: createKeySpace('jwt-guard:', ''),
+ *   channel: 'jwt-guard:revocations',
+ *   local: createLocalRevocations(100_000),
+ *   maxEntries: 100_000,
+ *   now: () => Date.now(),
+ *   commandTimeoutMs: 1000,
+ *   heartbeatIntervalMs: 1000,
+ *   retryDelayMs: 200,
+ *   emit: createEmitter(onEvent),
+ * };
+ * ```
+ */
 export interface RevocationSyncOptions {
   /** The application's client: SCAN, GET, PTTL, PUBLISH. */
   readonly client: RedisClient;
@@ -26,7 +46,16 @@ export interface RevocationSyncOptions {
   readonly emit: (event: RedisStoreEvent) => void;
 }
 
-/** The subscription and resynchronisation behind a Redis store. */
+/**
+ * The subscription and resynchronisation behind a Redis store.
+ *
+ * @example
+ * ```ts
+ * const sync: RevocationSync = startRevocationSync(options);
+ * await sync.ready();
+ * if (!sync.healthy) throw sync.failure(); // ERR_REDIS_NOT_SYNCED while it catches up
+ * ```
+ */
 export interface RevocationSync {
   /**
    * Whether `isRevoked` may answer: subscribed, and every revocation key read since. The
@@ -71,6 +100,13 @@ const isCluster = (client: RedisClient): client is Cluster => client.isCluster;
  * A local set too full to take a revocation is incomplete: `degraded`, and the store asks
  * Redis for what the set does not hold. The set is read again once expiries make room; when
  * everything fits, it answers alone again.
+ *
+ * @example
+ * ```ts
+ * const sync = startRevocationSync({ ...options, subscriber: client.duplicate() });
+ * await sync.ready();
+ * sync.record(revocation); // applied locally at once, before Redis confirms
+ * ```
  */
 export function startRevocationSync(options: RevocationSyncOptions): RevocationSync {
   const { client, subscriber, run, keys, channel, local, now, emit } = options;

@@ -6,7 +6,19 @@ import type { Adapter, AdapterPayload, ClientMetadata, Configuration } from 'oid
 import { createDpopProof, type DpopKey } from './dpop.js';
 import { createTestKey } from './keys.js';
 
-/** A client registered at the {@link startAuthorizationServer} server. */
+/**
+ * A client registered at the {@link startAuthorizationServer} server.
+ *
+ * @example
+ * ```ts
+ * const stepUp: AuthorizationServerClient = {
+ *   clientId: 'mfa-app',
+ *   clientSecret: 'mfa-secret',
+ *   scope: 'read:items payouts:write',
+ *   extraClaims: { acr: 'urn:example:mfa', auth_time: Math.floor(Date.now() / 1000) },
+ * };
+ * ```
+ */
 export interface AuthorizationServerClient {
   readonly clientId: string;
   /** Authenticates with `client_secret_basic`; without it, `self_signed_tls_client_auth`. */
@@ -19,7 +31,21 @@ export interface AuthorizationServerClient {
   readonly certificate?: { readonly certPem: string };
 }
 
-/** Options of {@link startAuthorizationServer}. */
+/**
+ * Options of {@link startAuthorizationServer}.
+ *
+ * @example
+ * ```ts
+ * const options: AuthorizationServerOptions = {
+ *   audience: 'https://api.example/',
+ *   clients: [{ clientId: 'svc', clientSecret: 'secret', scope: 'read:items' }],
+ *   signingAlgorithm: 'RS256',
+ *   accessTokenLifetimeSeconds: 60,
+ *   dpopNonces: true,
+ * };
+ * const as = await startAuthorizationServer(options);
+ * ```
+ */
 export interface AuthorizationServerOptions {
   /** The resource indicator (RFC 8707) that gets JWT access tokens, e.g. `https://api.example/`. */
   readonly audience: string;
@@ -32,7 +58,16 @@ export interface AuthorizationServerOptions {
   readonly dpopNonces?: boolean;
 }
 
-/** A token request made by {@link AuthorizationServer.requestToken}. */
+/**
+ * A token request made by {@link AuthorizationServer.requestToken}.
+ *
+ * @example
+ * ```ts
+ * const dpopKey = await createDpopKey();
+ * const request: TokenRequest = { clientId: 'svc', scope: 'read:items', dpopKey };
+ * const { accessToken, tokenType } = await as.requestToken(request); // tokenType 'DPoP'
+ * ```
+ */
 export interface TokenRequest {
   readonly clientId: string;
   readonly scope: string;
@@ -44,7 +79,16 @@ export interface TokenRequest {
   readonly certificate?: { readonly certPem: string };
 }
 
-/** A token endpoint answer. */
+/**
+ * A token endpoint answer.
+ *
+ * @example
+ * ```ts
+ * const issued: IssuedToken = await as.requestToken({ clientId: 'svc', scope: 'read', dpopKey });
+ * expect(issued.tokenType).toBe('DPoP');
+ * expect(issued.claims.cnf).toEqual({ jkt: dpopKey.thumbprint });
+ * ```
+ */
 export interface IssuedToken {
   readonly accessToken: string;
   readonly tokenType: string;
@@ -55,7 +99,17 @@ export interface IssuedToken {
   readonly dpopNonce?: string;
 }
 
-/** A running oidc-provider authorization server on 127.0.0.1. */
+/**
+ * A running oidc-provider authorization server on 127.0.0.1.
+ *
+ * @example
+ * ```ts
+ * const as: AuthorizationServer = await startAuthorizationServer(options);
+ * const guard = createGuard({ issuer: as.issuer, audience: options.audience });
+ * // keys found by discovery under as.issuer; as.jwksUri names them directly
+ * afterAll(() => as.close());
+ * ```
+ */
 export interface AuthorizationServer {
   /** `http://127.0.0.1:<port>`; discovery is served under it. */
   readonly issuer: string;

@@ -1,6 +1,15 @@
 import { createHash, randomBytes, webcrypto } from 'node:crypto';
 
-/** An X.509 certificate and its private key, for mTLS tests (RFC 8705). */
+/**
+ * An X.509 certificate and its private key, for mTLS tests (RFC 8705).
+ *
+ * @example
+ * ```ts
+ * const client: TestCertificate = await createTestCertificate({ commonName: 'client-1' });
+ * const token = mint.sign(keys.ES256, { cnf: { 'x5t#S256': client.thumbprintS256 } });
+ * await sendRequest(server.origin, { path: '/me', ca: ca.certPem, certificate: client });
+ * ```
+ */
 export interface TestCertificate {
   readonly commonName: string;
   readonly certPem: string;
@@ -12,7 +21,20 @@ export interface TestCertificate {
   readonly thumbprintS256: string;
 }
 
-/** Options of {@link createTestCertificate}. */
+/**
+ * Options of {@link createTestCertificate}.
+ *
+ * @example
+ * ```ts
+ * const options: TestCertificateOptions = {
+ *   commonName: 'localhost',
+ *   issuer: ca,
+ *   subjectAltNames: { ip: ['127.0.0.1'], dns: ['localhost'] },
+ *   validitySeconds: 3600,
+ * };
+ * const server = await createTestCertificate(options);
+ * ```
+ */
 export interface TestCertificateOptions {
   readonly commonName: string;
   /** The certificate authority that signs; default: self-signed. */

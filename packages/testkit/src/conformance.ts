@@ -121,6 +121,15 @@ export const CONFORMANCE_ROUTES: readonly ConformanceRoute[] = [
  * The TLS side of a row served over HTTPS, as `node:https` takes it: the server certificate
  * for 127.0.0.1, and a client certificate asked for but not verified (RFC 8705 §3: the guard,
  * not the TLS stack, decides, by the token's `cnf`). `ca` is the test CA, for the client.
+ *
+ * @example
+ * ```ts
+ * createServer(options, tls?: ConformanceTls) {
+ *   const app = express();
+ *   const server = tls === undefined ? http.createServer(app) : https.createServer(tls, app);
+ *   return Promise.resolve(server);
+ * }
+ * ```
  */
 export interface ConformanceTls {
   readonly key: string;
@@ -230,7 +239,17 @@ export interface ConformanceEnvOptions {
   readonly createStore: (clock: TestClock) => ConformanceStore;
 }
 
-/** The certificates of the mTLS rows: a CA, the server's, and two clients'. */
+/**
+ * The certificates of the mTLS rows: a CA, the server's, and two clients'.
+ *
+ * @example
+ * ```ts
+ * const { ca, client }: ConformanceCertificates = env.certificates; // after env.start()
+ * const bound = env.token({ cnf: { 'x5t#S256': client.thumbprintS256 } });
+ * const headers = ['Authorization', `Bearer ${bound}`];
+ * await sendRequest(origin, { path: '/me', headers, ca: ca.certPem, certificate: client });
+ * ```
+ */
 export interface ConformanceCertificates {
   readonly ca: TestCertificate;
   readonly server: TestCertificate;

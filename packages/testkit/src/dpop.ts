@@ -2,10 +2,28 @@ import { createHash, generateKeyPairSync, randomUUID, type KeyObject } from 'nod
 import { calculateJwkThumbprint, type JWK } from 'jose';
 import { signRaw } from './tokens.js';
 
-/** Algorithms a DPoP key can be made for. */
+/**
+ * Algorithms a DPoP key can be made for.
+ *
+ * @example
+ * ```ts
+ * it.each<DpopAlgorithm>(['ES256', 'EdDSA', 'PS256'])('accepts a %s proof', async (alg) => {
+ *   const key = await createDpopKey(alg);
+ * });
+ * ```
+ */
 export type DpopAlgorithm = 'ES256' | 'ES384' | 'EdDSA' | 'RS256' | 'PS256';
 
-/** A client's DPoP key pair (RFC 9449 §2). */
+/**
+ * A client's DPoP key pair (RFC 9449 §2).
+ *
+ * @example
+ * ```ts
+ * const key: DpopKey = await createDpopKey('ES256');
+ * const token = mint.sign(keys.ES256, { cnf: { jkt: key.thumbprint } });
+ * key.publicJwk; // { kty: 'EC', crv: 'P-256', x: '…', y: '…' }
+ * ```
+ */
 export interface DpopKey {
   readonly alg: DpopAlgorithm;
   readonly privateKey: KeyObject;
@@ -15,10 +33,33 @@ export interface DpopKey {
   readonly thumbprint: string;
 }
 
-/** A member of a DPoP proof that {@link createDpopProof} can leave out. */
+/**
+ * A member of a DPoP proof that {@link createDpopProof} can leave out.
+ *
+ * @example
+ * ```ts
+ * const members: DpopProofMember[] = ['typ', 'jwk', 'jti', 'htm', 'htu', 'iat', 'ath'];
+ * it.each(members)('a proof without %s is refused', async (member) => {
+ *   const proof = createDpopProof(key, { htm: 'GET', htu, accessToken, omit: [member] });
+ * });
+ * ```
+ */
 export type DpopProofMember = 'typ' | 'jwk' | 'jti' | 'htm' | 'htu' | 'iat' | 'ath';
 
-/** What a DPoP proof says; the overrides let a test build any malformed proof. */
+/**
+ * What a DPoP proof says; the overrides let a test build any malformed proof.
+ *
+ * @example
+ * ```ts
+ * const input: DpopProofInput = {
+ *   htm: 'POST',
+ *   htu: 'https://api.example/orders',
+ *   accessToken,
+ *   header: { typ: 'JWT' },
+ * };
+ * const wrongType = createDpopProof(key, input);
+ * ```
+ */
 export interface DpopProofInput {
   /** HTTP method of the request, e.g. `GET`. */
   readonly htm: string;

@@ -3,7 +3,16 @@ import { request as httpsRequest, Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TestCertificate } from './certificates.js';
 
-/** A server a test listens with, on 127.0.0.1 and a free port. */
+/**
+ * A server a test listens with, on 127.0.0.1 and a free port.
+ *
+ * @example
+ * ```ts
+ * const server: LoopbackServer = await listenOnLoopback(http.createServer(app));
+ * server.origin; // 'http://127.0.0.1:54321', with server.port 54321
+ * afterAll(() => server.close());
+ * ```
+ */
 export interface LoopbackServer {
   /** `http://127.0.0.1:<port>`, or `https://…` for an HTTPS server. */
   readonly origin: string;
@@ -39,7 +48,19 @@ export async function listenOnLoopback(server: Server | HttpsServer): Promise<Lo
   };
 }
 
-/** A request as a test sends it. */
+/**
+ * A request as a test sends it.
+ *
+ * @example
+ * ```ts
+ * const request: TestRequest = {
+ *   method: 'POST',
+ *   path: '/orders?dry-run=1',
+ *   headers: ['Authorization', `DPoP ${token}`, 'DPoP', proof],
+ * };
+ * await sendRequest(server.origin, request);
+ * ```
+ */
 export interface TestRequest {
   /** Default `GET`. */
   readonly method?: string;
@@ -53,7 +74,18 @@ export interface TestRequest {
   readonly certificate?: TestCertificate | undefined;
 }
 
-/** A response as a test reads it. */
+/**
+ * A response as a test reads it.
+ *
+ * @example
+ * ```ts
+ * const response: TestResponse = await sendRequest(server.origin, { path: '/me' });
+ * const { status, headers, text } = response;
+ * expect(status).toBe(401);
+ * expect(headers['www-authenticate']).toBe('Bearer');
+ * expect(JSON.parse(text)).toEqual({ code: 'ERR_TOKEN_MISSING' });
+ * ```
+ */
 export interface TestResponse {
   readonly status: number;
   readonly headers: IncomingHttpHeaders;

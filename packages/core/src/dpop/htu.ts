@@ -34,7 +34,17 @@ export function normalizeHtu(uri: unknown): string | undefined {
   return `${url.origin}${normalizePercentEncoding(url.pathname)}`;
 }
 
-/** Where the public origin of a request comes from (RFC 9449 §4.3 check 9). */
+/**
+ * Where the public origin of a request comes from (RFC 9449 §4.3 check 9).
+ *
+ * @example
+ * ```ts
+ * const configured: OriginPolicy = { origins: ['https://api.example', 'https://eu.api.example'] };
+ * const behindProxy: OriginPolicy = { trustProxy: true };
+ * expectedHtus({ method: 'GET', url: '/orders', headers: [] }, configured);
+ * // ['https://api.example/orders', 'https://eu.api.example/orders']
+ * ```
+ */
 export type OriginPolicy =
   | { readonly origins: readonly string[] }
   /** Behind a TLS-terminating proxy that sets `X-Forwarded-Proto` and `X-Forwarded-Host`. */

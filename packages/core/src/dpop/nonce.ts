@@ -1,6 +1,16 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
-/** Server-provided DPoP nonces (RFC 9449 §9), derived from time and a secret: no shared state. */
+/**
+ * Server-provided DPoP nonces (RFC 9449 §9), derived from time and a secret: no shared state.
+ *
+ * @example
+ * ```ts
+ * const nonces: NonceSource = createNonceSource(secret, 300);
+ * if (!nonces.accepts(proof.nonce, nowSeconds, 5)) {
+ *   throw new JwtGuardError('ERR_DPOP_NONCE_REQUIRED', { dpopNonce: nonces.current(nowSeconds) });
+ * }
+ * ```
+ */
 export interface NonceSource {
   /** The nonce of the current window, for `DPoP-Nonce` response headers. */
   current(nowSeconds: number): string;

@@ -35,7 +35,20 @@ export interface DpopOptions {
   readonly nonce?: { readonly secret: string | Uint8Array; readonly rotationSeconds?: number };
 }
 
-/** DPoP settings after validation. */
+/**
+ * DPoP settings after validation.
+ *
+ * @example
+ * ```ts
+ * const policy: DpopPolicy = resolveDpopOptions({
+ *   mode: 'required',
+ *   origin: 'https://api.example',
+ * });
+ * policy.required; // true
+ * policy.origin; // { origins: ['https://api.example'] }
+ * policy.proofMaxAgeSeconds; // 60
+ * ```
+ */
 export interface DpopPolicy {
   readonly required: boolean;
   readonly origin: OriginPolicy;

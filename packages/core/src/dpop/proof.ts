@@ -8,7 +8,16 @@ import { importJwk, type VerificationKey } from '../keys/key.js';
 import { normalizeHtu } from './htu.js';
 import { jwkThumbprint } from './thumbprint.js';
 
-/** What a valid proof proves: the key (by thumbprint) and its one-time `jti`. */
+/**
+ * What a valid proof proves: the key (by thumbprint) and its one-time `jti`.
+ *
+ * @example
+ * ```ts
+ * const proof: VerifiedProof = verifyProof(dpopHeader, expected);
+ * if (proof.jkt !== jkt) throw new JwtGuardError('ERR_DPOP_BINDING_MISMATCH');
+ * const firstUse = await replayStore.consumeOnce(proof.jti, proof.iat + proofMaxAgeSeconds);
+ * ```
+ */
 export interface VerifiedProof {
   /** RFC 7638 thumbprint of the proof's key, to compare with the token's `cnf.jkt`. */
   readonly jkt: string;
@@ -18,7 +27,22 @@ export interface VerifiedProof {
   readonly nonce: unknown;
 }
 
-/** The request facts a proof must match (RFC 9449 §4.3). */
+/**
+ * The request facts a proof must match (RFC 9449 §4.3).
+ *
+ * @example
+ * ```ts
+ * const expected: ProofExpectations = {
+ *   method: 'POST',
+ *   htus: expectedHtus(request, { origins: ['https://api.example'] }),
+ *   accessToken: auth.token,
+ *   nowSeconds: Date.now() / 1000,
+ *   proofMaxAgeSeconds: 60,
+ *   clockToleranceSeconds: 5,
+ *   algorithms: ['ES256', 'EdDSA'],
+ * };
+ * ```
+ */
 export interface ProofExpectations {
   readonly method: string;
   /** Acceptable normalised `htu` values (see `expectedHtus`). */
@@ -30,7 +54,15 @@ export interface ProofExpectations {
   readonly algorithms: readonly Algorithm[];
 }
 
-/** Verifies proofs; keeps the keys of recently seen proof headers (one client, one header). */
+/**
+ * Verifies proofs; keeps the keys of recently seen proof headers (one client, one header).
+ *
+ * @example
+ * ```ts
+ * const verifyProof: ProofVerifier = createProofVerifier(); // once: its key cache is per verifier
+ * const { jkt } = verifyProof(dpopHeader, expected);
+ * ```
+ */
 export type ProofVerifier = (proof: string, expected: ProofExpectations) => VerifiedProof;
 
 const LIMITS = { maxTokenBytes: 8192, maxJsonDepth: 8 } as const;

@@ -84,13 +84,13 @@ describe('discovery', () => {
     let internalHits = 0;
     let jwksUri = '';
     let issuer = '';
-    let trusted: unknown;
+    let trusted: PropertyDescriptor | undefined;
 
     beforeAll(async () => {
       const { ca, server } = await createLocalhostCertificates();
       // Trusted through the global agent, not a jwks.agent option, so an http URL would be
       // fetched for real if the rule did not stop it.
-      trusted = globalAgent.options.ca;
+      trusted = Object.getOwnPropertyDescriptor(globalAgent.options, 'ca');
       globalAgent.options.ca = ca.certPem;
       internal = createHttpServer((_req, res) => {
         internalHits++;
@@ -113,7 +113,10 @@ describe('discovery', () => {
       issuer = `https://localhost:${(https.address() as AddressInfo).port}/`;
     });
     afterAll(async () => {
-      globalAgent.options.ca = trusted as string | undefined;
+      // Node merges an agent's options over each request's, so even `ca: undefined` left
+      // behind would erase the `ca` of every later request through the global agent.
+      if (trusted === undefined) delete globalAgent.options.ca;
+      else Object.defineProperty(globalAgent.options, 'ca', trusted);
       await Promise.all([https, internal].map((s) => new Promise((resolve) => s.close(resolve))));
     });
 
