@@ -6,6 +6,8 @@ import {
 } from '@jwt-guard/core';
 import { createRedisStore, type RedisTokenStore } from '@jwt-guard/redis';
 import {
+  createDpopKey,
+  createDpopProof,
   createEventRecorder,
   createTokenFactory,
   findRedis,
@@ -94,6 +96,52 @@ describeRedis('a guard with a Redis store', () => {
     expect(error.status).toBe(401);
     expect(error.headers['WWW-Authenticate']).toBe(REVOKED_CHALLENGE);
     expect((await guard.verify(mint.sign(keys.ES256))).subject).toBe('user-1');
+  });
+
+  // RFC 9449 §11.1: a proof captured from one request must not be replayed to another instance
+  // of the fleet; the proof jtis go to the shared store.
+  it('refuses, on another instance, a DPoP proof already used on one', async () => {
+    const keyPrefix = uniqueKeyPrefix('guard');
+    const here = storeOn(new Redis(REDIS_URL as string), keyPrefix);
+    const there = storeOn(new Redis(REDIS_URL as string), keyPrefix);
+    await Promise.all([here.ready(), there.ready()]);
+    const dpop = { origin: 'https://api.example' };
+    const first = guardWith(here, { dpop }).guard;
+    const second = guardWith(there, { dpop }).guard;
+    const key = await createDpopKey();
+    const token = mint.sign(keys.ES256, { cnf: { jkt: key.thumbprint } });
+    const proof = createDpopProof(key, {
+      htm: 'GET',
+      htu: 'https://api.example/orders',
+      accessToken: token,
+    });
+    const request = {
+      method: 'GET',
+      url: '/orders',
+      headers: ['Authorization', `DPoP ${token}`, 'DPoP', proof],
+    };
+
+    await expect(first.authenticate(request)).resolves.toMatchObject({ token });
+    const error = await refusalOf(second.authenticate(request));
+    expect({ code: error.code, status: error.status }).toEqual({
+      code: 'ERR_DPOP_PROOF_REPLAYED',
+      status: 401,
+    });
+    expect(error.headers['WWW-Authenticate']).toBe(
+      'DPoP error="invalid_dpop_proof", error_description="The DPoP proof was already used", algs="RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA", Bearer',
+    );
+    // A fresh proof by the same key is accepted there.
+    const fresh = createDpopProof(key, {
+      htm: 'GET',
+      htu: 'https://api.example/orders',
+      accessToken: token,
+    });
+    await expect(
+      second.authenticate({
+        ...request,
+        headers: ['Authorization', `DPoP ${token}`, 'DPoP', fresh],
+      }),
+    ).resolves.toMatchObject({ token });
   });
 
   it('refuses, on another instance, the token of one issuer revoked by jti and iss', async () => {
