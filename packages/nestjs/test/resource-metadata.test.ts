@@ -4,32 +4,17 @@ import type { Server } from 'node:http';
 import { Controller, Get, type INestApplication } from '@nestjs/common';
 import type { GuardOptions } from '@jwt-guard/core';
 import { JwtGuardModule } from '@jwt-guard/nestjs';
-import { listenOnLoopback, sendRequest, type LoopbackServer } from '@jwt-guard/testkit';
-import { createNestApp, PLATFORMS, staticFixture, type Platform } from './platforms.js';
+import {
+  createStaticFixture,
+  RESOURCE_METADATA,
+  resourceMetadataDocumentTests,
+  sendRequest,
+  serveEach,
+} from '@jwt-guard/testkit';
+import { createNestApp, PLATFORMS, type Platform } from './platforms.js';
 
-const fixture = staticFixture();
-const options: GuardOptions = {
-  ...fixture.options,
-  dpop: { origin: 'https://api.example', algorithms: ['ES256', 'EdDSA'] },
-  resourceMetadata: {
-    resource: 'https://api.example/',
-    scopesSupported: ['read:items', 'write:items'],
-    resourceName: 'Items API',
-  },
-};
-const document = {
-  resource: 'https://api.example/',
-  authorization_servers: [fixture.options.issuer],
-  bearer_methods_supported: ['header'],
-  scopes_supported: ['read:items', 'write:items'],
-  resource_name: 'Items API',
-  tls_client_certificate_bound_access_tokens: true,
-  dpop_signing_alg_values_supported: ['ES256', 'EdDSA'],
-  dpop_bound_access_tokens_required: false,
-};
-const WELL_KNOWN = '/.well-known/oauth-protected-resource';
-const challenge =
-  'Bearer resource_metadata="https://api.example/.well-known/oauth-protected-resource", DPoP algs="ES256 EdDSA", resource_metadata="https://api.example/.well-known/oauth-protected-resource"';
+const fixture = createStaticFixture();
+const { options, document, challenge, wellKnown: WELL_KNOWN } = RESOURCE_METADATA;
 
 @Controller('items')
 class ItemsController {
@@ -40,47 +25,22 @@ class ItemsController {
 }
 
 describe.each(PLATFORMS)('the protected-resource metadata on %s', (platform: Platform) => {
-  let app: INestApplication<Server> | undefined;
-  let server: LoopbackServer | undefined;
-  afterEach(async () => {
-    await server?.close();
-    await app?.close();
-  });
+  const serve = serveEach(
+    async (
+      guardOptions: Record<string, unknown> = options,
+      configure?: (nest: INestApplication<Server>) => void,
+    ) => {
+      const app = await createNestApp(
+        platform,
+        [JwtGuardModule.forRoot(guardOptions as unknown as GuardOptions)],
+        configure,
+        [ItemsController],
+      );
+      return { server: app.getHttpServer(), close: () => app.close() };
+    },
+  );
 
-  async function serve(
-    guardOptions: GuardOptions = options,
-    configure?: (nest: INestApplication<Server>) => void,
-  ): Promise<string> {
-    app = await createNestApp(platform, [JwtGuardModule.forRoot(guardOptions)], configure, [
-      ItemsController,
-    ]);
-    server = await listenOnLoopback(app.getHttpServer());
-    return server.origin;
-  }
-
-  it('answers GET with the document and its headers, without a token', async () => {
-    const res = await sendRequest(await serve(), { path: WELL_KNOWN });
-    expect(res.status).toBe(200);
-    expect(JSON.parse(res.text)).toEqual(document);
-    expect(res.headers).toMatchObject({
-      'content-type': 'application/json',
-      'content-length': String(Buffer.byteLength(res.text)),
-      'cache-control': 'public, max-age=3600',
-    });
-  });
-
-  it('answers HEAD with the same headers and no body', async () => {
-    const origin = await serve();
-    const get = await sendRequest(origin, { path: WELL_KNOWN });
-    const head = await sendRequest(origin, { method: 'HEAD', path: WELL_KNOWN });
-    expect(head.status).toBe(200);
-    expect(head.text).toBe('');
-    expect(head.headers).toMatchObject({
-      'content-type': 'application/json',
-      'content-length': get.headers['content-length'],
-      'cache-control': 'public, max-age=3600',
-    });
-  });
+  resourceMetadataDocumentTests(serve);
 
   it('leaves the guard on every other route, its challenges naming the document', async () => {
     const res = await sendRequest(await serve(), { path: '/items' });

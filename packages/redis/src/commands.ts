@@ -49,8 +49,25 @@ export function createCommandRunner(client: RedisClient, timeoutMs: number) {
       // error class, the original in `cause`.
       return Promise.reject(new RedisStoreError('ERR_REDIS_COMMAND', { cause: error }));
     }
-    return withTimeout(pending, timeoutMs);
+    return withTimeout(pending, timeoutMs).catch((error: unknown) => {
+      throw isOutage(client, error)
+        ? new RedisStoreError('ERR_REDIS_UNAVAILABLE', { cause: error.cause })
+        : error;
+    });
   };
+}
+
+/**
+ * Whether a failed command failed because the connection is gone rather than because Redis
+ * refused it. ioredis passes through `connecting` while it reconnects, and for a moment after
+ * the server closed the socket it still says `ready` while refusing every command with its
+ * offline-queue error (it has no error code, only this text).
+ */
+function isOutage(client: RedisClient, error: unknown): error is RedisStoreError {
+  if (!(error instanceof RedisStoreError) || error.code !== 'ERR_REDIS_COMMAND') return false;
+  if (client.status !== 'ready') return true;
+  const cause: unknown = error.cause;
+  return cause instanceof Error && cause.message.startsWith("Stream isn't writeable");
 }
 
 /**

@@ -18,7 +18,9 @@ export {
   signRaw,
   type AccessTokenClaimsInput,
   type SignOptions,
+  type TokenFactory,
 } from './tokens.js';
+export { createStaticFixture, type StaticFixture } from './static-fixture.js';
 export {
   startKeyServer,
   type KeyServer,
@@ -101,3 +103,13 @@ export {
   type IssuedToken,
   type TokenRequest,
 } from './authorization-server.js';
+export { listenApp, serveEach, type TestApp } from './app.js';
+export { createInteropEnv, interopTests, type InteropEnv, type InteropHarness } from './interop.js';
+export { mtlsTests, type MtlsHarness, type RefusalMembers } from './mtls.js';
+export {
+  RESOURCE_METADATA,
+  resourceMetadataDocumentTests,
+  resourceMetadataMiddlewareTests,
+  type ResourceMetadataMiddlewareHarness,
+  type ResourceMetadataServe,
+} from './resource-metadata.js';

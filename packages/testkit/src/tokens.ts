@@ -176,6 +176,21 @@ export function accessTokenClaims(input: AccessTokenClaimsInput): Record<string,
 }
 
 /**
+ * What {@link createTokenFactory} returns: claims sets and tokens of one issuer, audience and
+ * clock, with `extra` claims over the defaults (`undefined` removes one).
+ *
+ * @example
+ * ```ts
+ * const mint: TokenFactory = createTokenFactory({ issuer, audience, clock });
+ * const payload = JSON.stringify(mint.claims({ scope: 'read:items' }));
+ * ```
+ */
+export interface TokenFactory {
+  claims(extra?: Record<string, unknown>): Record<string, unknown>;
+  sign(key: TestKey, extra?: Record<string, unknown>, options?: SignOptions): string;
+}
+
+/**
  * A factory bound to one issuer, audience and clock, for tests that mint many tokens.
  *
  * @example
@@ -188,10 +203,7 @@ export function createTokenFactory(defaults: {
   issuer: string;
   audience: string | readonly string[];
   clock: { nowMs(): number };
-}): {
-  claims(extra?: Record<string, unknown>): Record<string, unknown>;
-  sign(key: TestKey, extra?: Record<string, unknown>, options?: SignOptions): string;
-} {
+}): TokenFactory {
   const claims = (extra: Record<string, unknown> = {}): Record<string, unknown> => {
     const all = accessTokenClaims({
       issuer: defaults.issuer,
