@@ -40,6 +40,7 @@ const base = {
   ],
   moduleNameMapper: {
     '^@jwt-guard/([a-z-]+)$': '<rootDir>/packages/$1/src/index.ts',
+    '^@jwt-guard/testkit/jest$': '<rootDir>/packages/testkit/src/jest.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
 };

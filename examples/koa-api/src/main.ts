@@ -19,8 +19,17 @@ const store =
         client: new Redis(redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1 }),
       });
 
-createOrdersApp({ issuer, audience, publicOrigin, store }).listen(port, '127.0.0.1', () => {
-  console.log(
-    `orders API (koa) on http://127.0.0.1:${port}, trusting ${issuer} for ${audience}; DPoP proofs name ${publicOrigin}`,
-  );
-});
+// Listen only once the store has read Redis's revocations: before that it answers 503.
+void (store?.ready() ?? Promise.resolve()).then(
+  () => {
+    createOrdersApp({ issuer, audience, publicOrigin, store }).listen(port, '127.0.0.1', () => {
+      console.log(
+        `orders API (koa) on http://127.0.0.1:${port}, trusting ${issuer} for ${audience}; DPoP proofs name ${publicOrigin}`,
+      );
+    });
+  },
+  (error: unknown) => {
+    console.error(`cannot start: Redis at REDIS_URL did not answer (${String(error)})`);
+    process.exit(1);
+  },
+);

@@ -159,6 +159,10 @@ export interface MemoryTokenStore extends TokenStore {
 
 /** Entries that expire, bounded; full means refusing, never forgetting a live entry. */
 interface ExpiringSet {
+  /** Key → expiry (ms), for a set that evicts by a policy of its own. */
+  readonly entries: Map<string, number>;
+  /** Makes room for one more entry if expired ones can go; whether there is room now. */
+  room(nowMs: number): boolean;
   /** Adds or extends an entry; throws a RangeError when full of live entries. */
   put(key: string, expiryMs: number, nowMs: number): void;
   /** Whether the entry is live; drops it if it expired. */
@@ -185,18 +189,22 @@ function createExpiringSet(maxEntries: number, onDrop: (key: string) => void): E
     }
   }
 
+  function room(nowMs: number): boolean {
+    if (entries.size < maxEntries) return true;
+    sweep(nowMs);
+    return entries.size < maxEntries;
+  }
+
   return {
+    entries,
+    room,
     put(key, expiryMs, nowMs) {
       const known = entries.get(key);
-      if (known === undefined && entries.size >= maxEntries) {
-        sweep(nowMs);
-        // Evicting a live revocation would bring a revoked token back, and a live one-time
-        // key would let a token be replayed: refuse instead, loudly.
-        if (entries.size >= maxEntries) {
-          throw new RangeError(
-            `the memory token store is full (${maxEntries} live entries); raise maxEntries or use a shared store`,
-          );
-        }
+      // Evicting a live revocation would bring a revoked token back: refuse instead, loudly.
+      if (known === undefined && !room(nowMs)) {
+        throw new RangeError(
+          `the memory token store is full (${maxEntries} live entries); raise maxEntries or use a shared store`,
+        );
       }
       entries.set(key, Math.max(expiryMs, known ?? 0));
       soonestMs = Math.min(soonestMs, expiryMs);
@@ -215,13 +223,91 @@ function createExpiringSet(maxEntries: number, onDrop: (key: string) => void): E
 }
 
 /**
+ * One-time keys, bounded without ever accepting a replay and without failing every use once
+ * full. Past the bound the key that expires soonest is forgotten, and from then on every key
+ * that expires no later than the latest forgotten one is refused as possibly used: a replay of
+ * a forgotten key always is. A flood of fresh keys (DPoP proofs of one client, say) thus costs
+ * only the keys closest to their expiry, not a 503 for every client.
+ */
+function createOneTimeSet(maxEntries: number) {
+  const set = createExpiringSet(maxEntries, () => undefined);
+  // A min-heap of [expiry, key] over the entries; stale pairs (entry gone or extended) are
+  // skipped when they surface, and the heap is rebuilt before it holds twice the bound.
+  let heap: [number, string][] = [];
+  let forgottenUntilMs = -Infinity;
+
+  function push(pair: [number, string]): void {
+    let i = heap.push(pair) - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if ((heap[parent] as [number, string])[0] <= pair[0]) break;
+      heap[i] = heap[parent] as [number, string];
+      i = parent;
+    }
+    heap[i] = pair;
+  }
+
+  function pop(): [number, string] | undefined {
+    const top = heap[0];
+    const last = heap.pop();
+    if (top === undefined || last === undefined || heap.length === 0) return top;
+    let i = 0;
+    for (;;) {
+      const left = 2 * i + 1;
+      if (left >= heap.length) break;
+      const right = left + 1;
+      const child =
+        right < heap.length &&
+        (heap[right] as [number, string])[0] < (heap[left] as [number, string])[0]
+          ? right
+          : left;
+      if ((heap[child] as [number, string])[0] >= last[0]) break;
+      heap[i] = heap[child] as [number, string];
+      i = child;
+    }
+    heap[i] = last;
+    return top;
+  }
+
+  function forgetSoonest(): void {
+    for (let pair = pop(); pair !== undefined; pair = pop()) {
+      const [expiry, key] = pair;
+      if (set.entries.get(key) !== expiry) continue;
+      set.entries.delete(key);
+      forgottenUntilMs = Math.max(forgottenUntilMs, expiry);
+      return;
+    }
+  }
+
+  return {
+    /** `true` the first time `key` is consumed before `expiryMs`; never for a replay. */
+    consume(key: string, expiryMs: number, nowMs: number): boolean {
+      if (expiryMs <= nowMs || expiryMs <= forgottenUntilMs || set.has(key, nowMs)) return false;
+      if (!set.room(nowMs)) forgetSoonest();
+      if (expiryMs <= forgottenUntilMs) return false;
+      if (heap.length >= 2 * maxEntries) {
+        heap = [];
+        for (const [k, e] of set.entries) push([e, k]);
+      }
+      set.put(key, expiryMs, nowMs);
+      push([expiryMs, key]);
+      return true;
+    },
+    get size() {
+      return set.size;
+    },
+  };
+}
+
+/**
  * The embedded {@link TokenStore}: one process, bounded memory, entries dropped as the tokens
  * they concern expire. For several API instances use `createRedisStore`.
  *
  * Revocations and one-time keys are bounded separately (so a flood of one-time uses cannot
- * crowd out revocations). A live entry is never evicted: when a bound is reached and nothing
- * has expired, revoking rejects with a RangeError and a one-time use fails (the guard answers
- * 503, failing closed).
+ * crowd out revocations). A live revocation is never evicted: when the bound is reached and
+ * nothing has expired, revoking rejects with a RangeError. Past the bound of one-time keys the
+ * one closest to its expiry is forgotten, and every key expiring no later is refused from then
+ * on as possibly used (a replay is never accepted; the guard answers 401 replayed to those).
  *
  * @example
  * ```ts
@@ -261,7 +347,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryToken
   const revocations = createExpiringSet(maxEntries, (key) => {
     if (key.startsWith('s:')) subjects.delete(key.slice(2));
   });
-  const oneTime = createExpiringSet(maxEntries, () => undefined);
+  const oneTime = createOneTimeSet(maxEntries);
 
   return {
     clockToleranceSeconds,
@@ -308,11 +394,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryToken
       settle(() => {
         const id = checkString('key', key);
         const expiry = checkInstant('expiresAt', expiresAt) + toleranceMs;
-        const now = clock.nowMs();
         // An expired key can no longer be used, not even once.
-        if (expiry <= now || oneTime.has(id, now)) return false;
-        oneTime.put(id, expiry, now);
-        return true;
+        return oneTime.consume(id, expiry, clock.nowMs());
       }),
     get size() {
       return revocations.size + oneTime.size;

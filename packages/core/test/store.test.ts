@@ -337,17 +337,44 @@ describe('createMemoryStore', () => {
       }
     });
 
-    it('bounds one-time keys apart from revocations, failing a use past the bound', async () => {
+    it('bounds one-time keys apart from revocations, and never accepts a replay past the bound', async () => {
       const bounded = createMemoryStore({ clock, maxEntries: 1000 });
       await bounded.revokeToken({ jti: 'revoked', expiresAt: clock.nowSeconds() + 3600 });
       const base = clock.nowSeconds() + 3600;
-      const { accepted, refusals } = await fill((i) => bounded.consumeOnce(`key-${i}`, base + i));
-      expect(accepted).toHaveLength(1000);
-      expect(refusals).toBe(COUNT - 1000);
-      // A flood of one-time uses never pushes a revocation out.
+      // Each key expires later than the one before: past the bound, the soonest is forgotten.
+      for (let i = 0; i < COUNT; i++) {
+        expect(await bounded.consumeOnce(`key-${i}`, base + i)).toBe(true);
+      }
+      // A flood of one-time uses never pushes a revocation out, and memory stays bounded.
       expect(bounded.isRevoked(claims({ jti: 'revoked' }))).toBe(true);
       expect(bounded.size).toBe(1001);
-      for (const i of accepted) expect(await bounded.consumeOnce(`key-${i}`, base + i)).toBe(false);
+      // Every key, held or forgotten, is refused a second time.
+      let replays = 0;
+      for (let i = 0; i < COUNT; i++)
+        if (await bounded.consumeOnce(`key-${i}`, base + i)) replays++;
+      expect(replays).toBe(0);
+      // A first use that expires before the last forgotten key cannot be told from a replay.
+      expect(await bounded.consumeOnce('unseen-early', base + 10)).toBe(false);
+      expect(await bounded.consumeOnce('unseen-late', base + COUNT)).toBe(true);
+    });
+
+    it('keeps accepting fresh one-time keys under a flood that fills the bound', async () => {
+      // DPoP proofs: each remembered for the proof window; a client sending unique proofs as
+      // fast as it can must not make every other client's proof fail.
+      const bounded = createMemoryStore({ clock, maxEntries: 100, clockToleranceSeconds: 0 });
+      for (let second = 0; second < 30; second++) {
+        for (let i = 0; i < 50; i++) {
+          expect(await bounded.consumeOnce(`flood-${second}-${i}`, clock.nowSeconds() + 60)).toBe(
+            true,
+          );
+        }
+        expect(await bounded.consumeOnce(`honest-${second}`, clock.nowSeconds() + 60)).toBe(true);
+        expect(await bounded.consumeOnce(`honest-${second}`, clock.nowSeconds() + 60)).toBe(false);
+        clock.advanceSeconds(1);
+      }
+      expect(bounded.size).toBeLessThanOrEqual(100);
+      // An old proof (issued before the flood's forgotten ones expire) is refused.
+      expect(await bounded.consumeOnce('late-old', clock.nowSeconds() + 30)).toBe(false);
     });
 
     it('forgets no subject revocation it refused to hold (no leak past the bound)', async () => {

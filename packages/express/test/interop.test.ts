@@ -10,7 +10,7 @@ import {
   requireDpop,
   requireScope,
 } from '@jwt-guard/express';
-import { createInteropEnv, interopTests, type InteropHarness } from '@jwt-guard/testkit';
+import { createInteropEnv, interopTests, type InteropHarness } from '@jwt-guard/testkit/jest';
 import { renderAuthErrors } from './render-auth-errors.js';
 
 const answer: RequestHandler = (req, res) => {

@@ -4,7 +4,7 @@ import { createServer } from 'node:https';
 import express from 'express';
 import type { GuardOptions } from '@jwt-guard/core';
 import { jwtGuard } from '@jwt-guard/express';
-import { mtlsTests, type MtlsHarness } from '@jwt-guard/testkit';
+import { mtlsTests, type MtlsHarness } from '@jwt-guard/testkit/jest';
 import { renderAuthErrors } from './render-auth-errors.js';
 
 const harness: MtlsHarness = {

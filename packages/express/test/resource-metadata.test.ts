@@ -4,7 +4,11 @@ import { createServer } from 'node:http';
 import express from 'express';
 import { ConfigurationError, type GuardOptions } from '@jwt-guard/core';
 import { jwtGuard, protectedResourceMetadata } from '@jwt-guard/express';
-import { RESOURCE_METADATA, resourceMetadataMiddlewareTests, serveEach } from '@jwt-guard/testkit';
+import {
+  RESOURCE_METADATA,
+  resourceMetadataMiddlewareTests,
+  serveEach,
+} from '@jwt-guard/testkit/jest';
 
 describe('protectedResourceMetadata()', () => {
   const serve = serveEach((options: Record<string, unknown> = RESOURCE_METADATA.options) => {

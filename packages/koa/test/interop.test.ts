@@ -5,7 +5,7 @@ import Koa, { type Middleware } from 'koa';
 import Router from '@koa/router';
 import type { GuardOptions } from '@jwt-guard/core';
 import { jwtGuard, requireAcr, requireAuthAge, requireDpop, requireScope } from '@jwt-guard/koa';
-import { createInteropEnv, interopTests, type InteropHarness } from '@jwt-guard/testkit';
+import { createInteropEnv, interopTests, type InteropHarness } from '@jwt-guard/testkit/jest';
 import { renderAuthErrors } from './render-auth-errors.js';
 
 const answer: Middleware = (ctx) => {

@@ -5,7 +5,7 @@ import { createServer } from 'node:https';
 import Koa from 'koa';
 import type { GuardOptions } from '@jwt-guard/core';
 import { jwtGuard } from '@jwt-guard/koa';
-import { mtlsTests, type MtlsHarness } from '@jwt-guard/testkit';
+import { mtlsTests, type MtlsHarness } from '@jwt-guard/testkit/jest';
 import { renderAuthErrors } from './render-auth-errors.js';
 
 const harness: MtlsHarness = {

@@ -4,7 +4,11 @@ import { createServer } from 'node:http';
 import Koa from 'koa';
 import { ConfigurationError, type GuardOptions } from '@jwt-guard/core';
 import { jwtGuard, protectedResourceMetadata } from '@jwt-guard/koa';
-import { RESOURCE_METADATA, resourceMetadataMiddlewareTests, serveEach } from '@jwt-guard/testkit';
+import {
+  RESOURCE_METADATA,
+  resourceMetadataMiddlewareTests,
+  serveEach,
+} from '@jwt-guard/testkit/jest';
 
 describe('protectedResourceMetadata()', () => {
   const serve = serveEach((options: Record<string, unknown> = RESOURCE_METADATA.options) => {

@@ -11,7 +11,7 @@ import {
   RequireDpop,
   RequireScope,
 } from '@jwt-guard/nestjs';
-import { createInteropEnv, interopTests, type InteropHarness } from '@jwt-guard/testkit';
+import { createInteropEnv, interopTests, type InteropHarness } from '@jwt-guard/testkit/jest';
 import { createNestApp, PLATFORMS, type Platform } from './platforms.js';
 
 const body = (auth: AuthContext) => ({ sub: auth.subject, scopes: auth.scopes });

@@ -4,7 +4,7 @@
 import { Controller, Get } from '@nestjs/common';
 import type { AuthContext, GuardOptions } from '@jwt-guard/core';
 import { Auth, JwtGuardModule } from '@jwt-guard/nestjs';
-import { mtlsTests, type MtlsHarness } from '@jwt-guard/testkit';
+import { mtlsTests, type MtlsHarness } from '@jwt-guard/testkit/jest';
 import { createNestApp, PLATFORMS, type Platform } from './platforms.js';
 
 @Controller('me')

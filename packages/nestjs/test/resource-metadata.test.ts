@@ -4,13 +4,12 @@ import type { Server } from 'node:http';
 import { Controller, Get, type INestApplication } from '@nestjs/common';
 import type { GuardOptions } from '@jwt-guard/core';
 import { JwtGuardModule } from '@jwt-guard/nestjs';
+import { createStaticFixture, sendRequest } from '@jwt-guard/testkit';
 import {
-  createStaticFixture,
   RESOURCE_METADATA,
   resourceMetadataDocumentTests,
-  sendRequest,
   serveEach,
-} from '@jwt-guard/testkit';
+} from '@jwt-guard/testkit/jest';
 import { createNestApp, PLATFORMS, type Platform } from './platforms.js';
 
 const fixture = createStaticFixture();

@@ -47,9 +47,11 @@ describeRedis('two API instances in two processes sharing one Redis', () => {
   let store: RedisTokenStore | undefined;
   let child: JsonLineProcess | undefined;
   let serial = 0;
-  // How long each revocation took to reach the other process: printed, never asserted (this
-  // machine is shared; bench/propagation.mjs measures it properly).
+  // How long each revocation took to reach the other process, printed. Only the bound the
+  // store promises (pub/sub, not polling: within 100 ms) is asserted, at 25 times the usual
+  // delay; bench/propagation.mjs measures the distribution.
   const delays: string[] = [];
+  const PROPAGATION_BOUND_MS = 100;
 
   beforeAll(async () => {
     const missing = BUILT.filter((file) => !existsSync(file));
@@ -93,7 +95,11 @@ describeRedis('two API instances in two processes sharing one Redis', () => {
     const start = performance.timeOrigin + performance.now();
     await revoke();
     const refused = await child!.next<{ code: string | null; at: number }>('refused', 15_000);
-    if (refused.code !== null) delays.push(`${what} ${(refused.at - start).toFixed(1)} ms`);
+    if (refused.code !== null) {
+      const delayMs = refused.at - start;
+      delays.push(`${what} ${delayMs.toFixed(1)} ms`);
+      expect(delayMs).toBeLessThan(PROPAGATION_BOUND_MS);
+    }
     return refused.code;
   }
 

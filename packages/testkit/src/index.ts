@@ -103,13 +103,4 @@ export {
   type IssuedToken,
   type TokenRequest,
 } from './authorization-server.js';
-export { listenApp, serveEach, type TestApp } from './app.js';
-export { createInteropEnv, interopTests, type InteropEnv, type InteropHarness } from './interop.js';
-export { mtlsTests, type MtlsHarness, type RefusalMembers } from './mtls.js';
-export {
-  RESOURCE_METADATA,
-  resourceMetadataDocumentTests,
-  resourceMetadataMiddlewareTests,
-  type ResourceMetadataMiddlewareHarness,
-  type ResourceMetadataServe,
-} from './resource-metadata.js';
+export { listenApp, type TestApp } from './app.js';
