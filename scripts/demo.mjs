@@ -435,20 +435,24 @@ key for order-writer and reads the invoices with it; scripts/demo.mjs does the s
   }
 
   // Each API keeps its own revocations in memory; with Redis one revocation reaches them all.
+  // The stolen DPoP-bound token is revoked too: the admin holds no proof for it, and needs none.
   console.log(
-    `\n${color(1, `── revoking the order-writer token`)} ${dim(redisUrl === undefined ? '(memory store: each API revokes it)' : '(shared Redis store: once, through the first API)')}`,
+    `\n${color(1, `── revoking the order-writer token and the stolen DPoP-bound one`)} ${dim(redisUrl === undefined ? '(memory store: each API revokes them)' : '(shared Redis store: once, through the first API)')}`,
   );
   for (const api of redisUrl === undefined ? apis : apis.slice(0, 1)) {
-    await stepOn(api)(
-      success(200),
-      `admin-console revokes it on ${api.name}`,
-      'POST',
-      '/admin/revocations',
-      admin.access_token,
-      {
-        token: writer.access_token,
-      },
-    );
+    for (const [what, token] of [
+      ['the order-writer token', writer.access_token],
+      ['the DPoP-bound token', bound.access_token],
+    ]) {
+      await stepOn(api)(
+        success(200),
+        `admin-console revokes ${what} on ${api.name}`,
+        'POST',
+        '/admin/revocations',
+        admin.access_token,
+        { token },
+      );
+    }
   }
   for (const api of apis) {
     await stepOn(api)(
@@ -458,6 +462,18 @@ key for order-writer and reads the invoices with it; scripts/demo.mjs does the s
       '/orders',
       writer.access_token,
       order,
+    );
+    const invoices = `${urlOf(api.server)}/invoices`;
+    await stepOn(api)(
+      refusedAs('DPoP', 'ERR_TOKEN_REVOKED', 'invalid_token'),
+      `${api.name} refuses the revoked DPoP-bound token, even with a fresh proof by its key`,
+      'GET',
+      '/invoices',
+      {
+        token: bound.access_token,
+        proof: dpopProof(clientKey, 'GET', invoices, bound.access_token),
+        note: "a fresh proof by order-writer's key",
+      },
     );
   }
 

@@ -134,7 +134,9 @@ class RevocationsController {
     const { token } = body;
     let target: AuthContext;
     try {
-      target = await this.guard.verify(typeof token === 'string' ? token : '');
+      target = await this.guard.verify(typeof token === 'string' ? token : '', {
+        senderConstraint: 'ignore',
+      });
     } catch (error) {
       // The caller's own token was fine; the one in the body is not revocable.
       if (!isJwtGuardError(error)) throw error;

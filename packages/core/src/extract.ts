@@ -1,3 +1,4 @@
+import { isPotentiallyTrustworthy } from './keys/http.js';
 import { JwtGuardError } from './errors.js';
 import { headerValues, type GuardRequest } from './request.js';
 
@@ -129,9 +130,15 @@ function checkSameOrigin(request: GuardRequest, allowedOrigins: ReadonlySet<stri
   if (sites.length === 0 && origin !== undefined && origin !== 'null') {
     const hosts = headerValues(request.headers, 'host');
     try {
-      // RFC 9110 §4.2.3: host names compare case-insensitively. The scheme is not known
-      // here (TLS may end at a proxy); an attacker's page cannot choose the Host it sends.
-      if (hosts.length === 1 && new URL(origin).host === (hosts[0] as string).toLowerCase()) {
+      // RFC 9110 §4.2.3: host names compare case-insensitively. The request's own scheme is
+      // not known here (TLS may end at a proxy), so the page's must be trustworthy: a network
+      // attacker can serve http://api.example/ and make it post to https://api.example/.
+      const url = new URL(origin);
+      if (
+        hosts.length === 1 &&
+        url.host === (hosts[0] as string).toLowerCase() &&
+        isPotentiallyTrustworthy(url)
+      ) {
         return;
       }
     } catch {

@@ -49,9 +49,11 @@ export interface Guard<A extends AuthContext | undefined = AuthContext> {
   /**
    * Verifies one token string; throws a {@link JwtGuardError}. A sender-constrained token
    * (`cnf.jkt`, `cnf["x5t#S256"]`) is refused here: without a request there is no proof or
-   * client certificate to check it against; use `authenticate`.
+   * client certificate to check it against; use `authenticate`. A token handled as data
+   * rather than presented as a credential (the target of a revocation endpoint) is checked
+   * without its binding with `{ senderConstraint: 'ignore' }`.
    */
-  verify(token: string): Promise<AuthContext>;
+  verify(token: string, options?: VerifyOptions): Promise<AuthContext>;
   /**
    * Checks a route requirement against a verified context; throws a {@link JwtGuardError}
    * (`ERR_TOKEN_MISSING` when there is no context: an anonymous caller on a guarded route).
@@ -77,6 +79,25 @@ export interface Guard<A extends AuthContext | undefined = AuthContext> {
   readonly resourceMetadata: ResourceMetadata | undefined;
 }
 
+/**
+ * Options of {@link Guard.verify}.
+ *
+ * @example
+ * ```ts
+ * // An admin endpoint revoking a stolen DPoP-bound token: no proof comes with it.
+ * const target = await guard.verify(body.token, { senderConstraint: 'ignore' });
+ * await store.revokeToken({ jti: target.claims.jti!, expiresAt: target.claims.exp! });
+ * ```
+ */
+export interface VerifyOptions {
+  /**
+   * `'refuse'` (default): a sender-constrained token is refused, having no request to be
+   * checked against. `'ignore'`: its binding is not checked; never use the result to serve
+   * the token's bearer.
+   */
+  readonly senderConstraint?: 'refuse' | 'ignore';
+}
+
 // Shared by every one-time route that names no scope of its own.
 const DEFAULT_ONE_TIME_SCOPE = 'one-time';
 
@@ -96,6 +117,8 @@ interface Facts {
 const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 // What `verify(token)` checks a token's binding against: no proof, no certificate.
 const NO_REQUEST: GuardRequest = Object.freeze({ method: '', url: '/', headers: [] });
+// What `verify(token, { senderConstraint: 'ignore' })` passes instead: no binding is checked.
+const TOKEN_AS_DATA: GuardRequest = Object.freeze({ method: '', url: '/', headers: [] });
 
 function isDpopBound(auth: AuthContext): boolean {
   const cnf = auth.claims.cnf as { jkt?: unknown } | undefined;
@@ -290,7 +313,7 @@ export function createGuard(options: GuardOptions): Guard<AuthContext | undefine
     // belongs to this request, never to the cache. Only then is the token accepted, so an
     // audit log never shows a request as accepted and refused at once.
     return then(admitted, (context) => {
-      const checked = checkSender(request, context, scheme);
+      const checked = request === TOKEN_AS_DATA ? undefined : checkSender(request, context, scheme);
       const cached = hit !== undefined;
       return checked === undefined
         ? accepted(context, cached)
@@ -372,9 +395,16 @@ export function createGuard(options: GuardOptions): Guard<AuthContext | undefine
         return verify(credentials.token, facts, request, credentials.scheme);
       });
     },
-    verify(token) {
+    verify(token, verifyOptions) {
       const facts: Facts = {};
-      return settle(facts, () => verify(token, facts, NO_REQUEST, 'Bearer'));
+      const constraint = verifyOptions?.senderConstraint ?? 'refuse';
+      if (constraint !== 'refuse' && constraint !== 'ignore') {
+        return Promise.reject(
+          new ConfigurationError("verify: \"senderConstraint\" must be 'refuse' or 'ignore'"),
+        );
+      }
+      const request = constraint === 'ignore' ? TOKEN_AS_DATA : NO_REQUEST;
+      return settle(facts, () => verify(token, facts, request, 'Bearer'));
     },
     authorize(auth, requirement) {
       try {
@@ -403,8 +433,10 @@ export function createGuard(options: GuardOptions): Guard<AuthContext | undefine
         if (typeof jti !== 'string')
           throw new JwtGuardError('ERR_CLAIM_MISSING', { requirement: 'jti' });
         const issuer = issuers.get(auth.issuer);
-        // Remembered until the token can no longer be accepted anyway.
-        const expiresAt = exp ?? (iat ?? 0) + (issuer?.claims.maxLifetimeSeconds ?? 0);
+        // Remembered until the token can no longer be accepted anyway: past its expiry and the
+        // guard's tolerance, whatever tolerance a custom store adds or lacks.
+        const expiresAt =
+          (exp ?? (iat ?? 0) + (issuer?.claims.maxLifetimeSeconds ?? 0)) + clockToleranceSeconds;
         let first: boolean;
         try {
           first = await oneTimeStore.consumeOnce(

@@ -1,4 +1,4 @@
-export { createGuard, type Guard } from './guard.js';
+export { createGuard, type Guard, type VerifyOptions } from './guard.js';
 export type { AudienceOption, GuardOptions, IssuerOptions, JwksOptions } from './options.js';
 export type { DpopOptions } from './dpop/options.js';
 export type { MtlsOptions } from './mtls.js';

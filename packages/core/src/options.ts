@@ -446,6 +446,12 @@ export function resolveOptions(options: GuardOptions): ResolvedOptions {
   }
   const tolerance = number('clockToleranceSeconds', options.clockToleranceSeconds, 5, 0);
   const maxAge = optionalNumber('maxTokenAgeSeconds', options.maxTokenAgeSeconds, 1);
+  // The age is measured from iat: a token without one would pass the cap unmeasured.
+  if (maxAge !== undefined && !requireIat) {
+    fail(
+      '"maxTokenAgeSeconds" is measured from iat, which "requiredClaims" makes optional; require iat or drop maxTokenAgeSeconds',
+    );
+  }
   const maxLifetime = number('maxLifetimeSeconds', options.maxLifetimeSeconds, 86_400, 1);
   const strict = options.strict ?? false;
   if (typeof strict !== 'boolean') fail('"strict" must be a boolean');

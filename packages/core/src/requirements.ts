@@ -167,6 +167,13 @@ function checkCondition(condition: ClaimCondition): ClaimCondition {
  * ```
  */
 export function defineRequirement(spec: RequirementSpec): Requirement {
+  // `requireScope()` with no scope would let every valid token through: a slip, not a policy
+  // (a route open to any valid token needs no requirement at all).
+  if (Array.isArray(spec.scopes) && spec.scopes.length === 0) {
+    throw new ConfigurationError(
+      '"scopes" is empty; name at least one scope (a route that any valid token may call needs no scope requirement)',
+    );
+  }
   const anyScopes = scopeList('anyScopes', spec.anyScopes);
   if (spec.anyScopes !== undefined && anyScopes.length === 0) {
     throw new ConfigurationError('"anyScopes" is empty; name at least one scope');

@@ -9,6 +9,7 @@ import fc from 'fast-check';
 import { calculateJwkThumbprint, type JWK } from 'jose';
 import {
   ConfigurationError,
+  describeError,
   createGuard,
   createMemoryStore,
   defineRequirement,
@@ -804,6 +805,36 @@ describe('the binding of token and proof (§7)', () => {
     await expectRefused(guard.verify(token), expected);
   });
 
+  it('verifies a bound token as data, without its binding, only when asked to', async () => {
+    // A revocation endpoint holding a stolen token has no proof for it, and needs none.
+    const { guard, events } = guardWith();
+    const token = boundToken(es256);
+    const target = await guard.verify(token, { senderConstraint: 'ignore' });
+    expect(target.claims.cnf).toEqual({ jkt: es256.thumbprint });
+    expect(events.ofType('token.accepted')).toHaveLength(1);
+    // Now in the verified-token cache, it is still no bearer credential.
+    await expectRefused(guard.authenticate(dpopRequest(token, undefined, { scheme: 'Bearer' })), {
+      code: 'ERR_DPOP_BINDING_MISMATCH',
+      status: 401,
+      challenge: `Bearer error="invalid_token", ${BINDING_TEXT}, DPoP ${ALGS}`,
+    });
+    await expectRefused(guard.verify(token, { senderConstraint: 'refuse' }), {
+      code: 'ERR_DPOP_BINDING_MISMATCH',
+      status: 401,
+      challenge: `Bearer error="invalid_token", ${BINDING_TEXT}, DPoP ${ALGS}`,
+    });
+    // Everything but the binding is still checked.
+    const tampered = `${token.slice(0, token.lastIndexOf('.') + 1)}AAAA`;
+    await expectRefused(guard.verify(tampered, { senderConstraint: 'ignore' }), {
+      code: 'ERR_SIGNATURE_INVALID',
+      status: 401,
+      challenge: `Bearer error="invalid_token", error_description="${describeError('ERR_SIGNATURE_INVALID').text}", DPoP ${ALGS}`,
+    });
+    await expect(guard.verify(token, { senderConstraint: 'IGNORE' as 'ignore' })).rejects.toThrow(
+      ConfigurationError,
+    );
+  });
+
   it('refuses a DPoP-bound bearer token when DPoP is not configured at all', async () => {
     const { guard } = guardWith({ dpop: undefined });
     const token = boundToken(es256);
@@ -1091,7 +1122,7 @@ describe('defineRequirement({ dpop: true })', () => {
       challenge: `DPoP error="invalid_token", ${REQUIRED_TEXT}, ${ALGS}`,
     };
     expect(outcome(refusalOfSync(() => guard.authorize(auth, requireDpop)))).toEqual(expected);
-    const merged = mergeRequirements(defineRequirement({ scopes: [] }), requireDpop);
+    const merged = mergeRequirements(defineRequirement({}), requireDpop);
     expect(outcome(refusalOfSync(() => guard.authorize(auth, merged)))).toEqual(expected);
   });
 

@@ -225,6 +225,9 @@ describe('cookie tokens (opt-in, with a same-origin proof for unsafe methods)', 
     ['Origin null', ['Origin', 'null']],
     ['an Origin on another port', ['Origin', 'https://api.example:8443']],
     ['two Origin headers', ['Origin', 'https://app.example', 'Origin', 'https://evil.example']],
+    // A network attacker serves the plain-HTTP twin of our host; only HTTPS (or loopback) pages
+    // prove anything by their host.
+    ['a plain-HTTP Origin matching Host', ['Origin', 'http://api.example']],
     // Fetch Metadata, when sent, is the browser's own verdict; a matching Origin does not
     // overrule it.
     [
@@ -257,6 +260,22 @@ describe('cookie tokens (opt-in, with a same-origin proof for unsafe methods)', 
     await expect(guard.authenticate(cookieRequest('POST', headers))).resolves.toMatchObject({
       token,
     });
+  });
+
+  it('POST from a plain-HTTP page on loopback matching Host is accepted (local development)', async () => {
+    const request = {
+      method: 'POST',
+      url: '/items',
+      headers: [
+        'Host',
+        '127.0.0.1:3000',
+        'Cookie',
+        `at=${token}`,
+        'Origin',
+        'http://127.0.0.1:3000',
+      ],
+    };
+    await expect(guard.authenticate(request)).resolves.toMatchObject({ token });
   });
 
   it('POST with an Origin matching a Host written in capitals is accepted', async () => {

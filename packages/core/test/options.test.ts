@@ -198,6 +198,11 @@ describe('every configuration mistake throws at construction, saying how to fix 
       /exp and iat cannot both be optional/,
     ],
     [
+      'a maximum token age without a required iat',
+      { maxTokenAgeSeconds: 600, requiredClaims: { iat: false } },
+      /"maxTokenAgeSeconds" is measured from iat, which "requiredClaims" makes optional/,
+    ],
+    [
       'a negative clock tolerance',
       { clockToleranceSeconds: -1 },
       /"clockToleranceSeconds" must be a finite number ≥ 0/,

@@ -212,6 +212,8 @@ describe('route requirements', () => {
     ['a scope with a quote', { scopes: ['read"items'] }],
     ['an empty scope', { scopes: [''] }],
     ['an empty anyScopes', { anyScopes: [] }],
+    // requireScope() / @RequireScope() with no argument: would let any valid token through.
+    ['an empty scopes', { scopes: [] }],
     ['a claim with two conditions', { claims: [{ claim: 'a', equals: 'x', includes: 'x' }] }],
     ['a claim compared with an object', { claims: [{ claim: 'a', equals: {} }] }],
     ['an empty audience', { audience: '' }],

@@ -469,6 +469,37 @@ describe('revocation and one-time use inside the clock tolerance after exp', () 
     }
   });
 
+  it('keeps a one-time key past exp by its own tolerance, also in a store that adds none', async () => {
+    // A custom store that keeps a key exactly until the expiry it is given.
+    const kept: { key: string; expiresAt: number }[] = [];
+    const memory = createMemoryStore({ clock, clockToleranceSeconds: 30 });
+    const exact: TokenStore = {
+      revokeToken: (revocation) => memory.revokeToken(revocation),
+      revokeSubject: (revocation) => memory.revokeSubject(revocation),
+      isRevoked: (claims) => memory.isRevoked(claims),
+      consumeOnce(key, expiresAt) {
+        const now = clock.nowSeconds();
+        const live = kept.some((k) => k.key === key && k.expiresAt > now);
+        if (!live) kept.push({ key, expiresAt: expiresAt as number });
+        return Promise.resolve(!live);
+      },
+    };
+    const { guard } = guardWith({ store: exact, clockToleranceSeconds: 30 });
+    const token = mint.sign(keys.ES256, { exp: clock.nowSeconds() + 60 });
+    const auth = await guard.verify(token);
+    await guard.consumeOnce(auth, 'route');
+    expect(kept.map((k) => k.expiresAt)).toEqual([(auth.claims.exp as number) + 30]);
+    const start = clock.nowMs();
+    // Past exp, inside the tolerance: the guard still accepts the token, so the key must hold.
+    clock.advanceSeconds(80);
+    try {
+      const late = await guard.verify(token);
+      expect((await refusalOf(guard.consumeOnce(late, 'route'))).code).toBe('ERR_TOKEN_REPLAYED');
+    } finally {
+      clock.set(start);
+    }
+  });
+
   it('accepts the first use of a one-time token 2 s after its exp', async () => {
     const { guard } = guardWith({ store: createMemoryStore({ clock }) });
     const token = mint.sign(keys.ES256, { exp: clock.nowSeconds() + 60 });

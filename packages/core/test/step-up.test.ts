@@ -219,7 +219,7 @@ describe('merged requirements (a controller’s and a handler’s)', () => {
     const merged = mergeRequirements(
       defineRequirement({ maxAuthAgeSeconds: 300 }),
       defineRequirement({ maxAuthAgeSeconds: 60 }),
-      defineRequirement({ scopes: [] }),
+      defineRequirement({}),
     );
     expect(merged.maxAuthAgeSeconds).toBe(60);
     const old = await authFor(guard, { auth_time: now - 100 });

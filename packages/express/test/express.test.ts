@@ -1,9 +1,15 @@
 // What only the Express adapter does: rendering through Express's own error handling,
 // `req.auth` typing, wiring mistakes, router mounting, one-time route names. The behaviour
 // shared with every adapter is the conformance matrix (conformance.test.ts).
+import { createServer } from 'node:http';
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
 import request from 'supertest';
-import { isJwtGuardError, type AuthContext, type GuardOptions } from '@jwt-guard/core';
+import {
+  ConfigurationError,
+  isJwtGuardError,
+  type AuthContext,
+  type GuardOptions,
+} from '@jwt-guard/core';
 import {
   jwtGuard,
   requireAcr,
@@ -17,6 +23,8 @@ import {
 import {
   createTestClock,
   createTokenFactory,
+  listenOnLoopback,
+  sendRequest,
   startKeyServer,
   testKeys,
   type KeyServer,
@@ -74,6 +82,23 @@ describe("Express's default error handler (finalhandler), no custom handler", ()
     );
   });
 
+  // supertest keeps one value per header name: two Authorization headers need a raw request.
+  it('renders 400 invalid_request with its description for two Authorization headers', async () => {
+    const server = await listenOnLoopback(createServer(app));
+    try {
+      const res = await sendRequest(server.origin, {
+        path: '/items',
+        headers: ['Authorization', bearer(), 'Authorization', bearer()],
+      });
+      expect(res.status).toBe(400);
+      expect(res.headers['www-authenticate']).toBe(
+        'Bearer error="invalid_request", error_description="More than one Authorization header was sent"',
+      );
+    } finally {
+      await server.close();
+    }
+  });
+
   it('renders 503 without a challenge when the keys are unavailable', async () => {
     const down = await startKeyServer({ keys: [keys.ES256] });
     down.setFault({ kind: 'down' });
@@ -121,6 +146,18 @@ describe('an app error handler', () => {
     expect(res.headers['www-authenticate']).toBe(
       'Bearer error="insufficient_scope", error_description="The access token lacks a required scope", scope="reports:read admin"',
     );
+  });
+});
+
+describe('a route requirement without a scope', () => {
+  // requireScope() would let every valid token through: a slip, refused when the route is
+  // defined, with a message saying what to do.
+  it.each([
+    ['requireScope()', () => requireScope()],
+    ['requireAnyScope()', () => requireAnyScope()],
+  ])('%s throws a ConfigurationError at startup', (_, define) => {
+    expect(define).toThrow(ConfigurationError);
+    expect(define).toThrow(/is empty; name at least one scope/);
   });
 });
 

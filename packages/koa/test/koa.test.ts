@@ -1,10 +1,16 @@
 // What only the Koa adapter does: rendering through Koa's own `onerror`, `ctx.state.auth`
 // typing, wiring mistakes, router mounting, one-time route names. The behaviour shared with
 // every adapter is the conformance matrix (conformance.test.ts).
+import { createServer } from 'node:http';
 import Koa, { type Middleware } from 'koa';
 import Router from '@koa/router';
 import request from 'supertest';
-import { isJwtGuardError, type AuthContext, type GuardOptions } from '@jwt-guard/core';
+import {
+  ConfigurationError,
+  isJwtGuardError,
+  type AuthContext,
+  type GuardOptions,
+} from '@jwt-guard/core';
 import {
   jwtGuard,
   requireAcr,
@@ -18,6 +24,8 @@ import {
 import {
   createTestClock,
   createTokenFactory,
+  listenOnLoopback,
+  sendRequest,
   startKeyServer,
   testKeys,
   type KeyServer,
@@ -88,6 +96,28 @@ describe("Koa's default onerror, no custom handler", () => {
     );
   });
 
+  // supertest keeps one value per header name: two Authorization headers need a raw request.
+  it('renders 400 invalid_request with its description for two Authorization headers', async () => {
+    const listening = await listenOnLoopback(
+      createServer((req, res) => {
+        void server(req, res);
+      }),
+    );
+    try {
+      const res = await sendRequest(listening.origin, {
+        path: '/items',
+        headers: ['Authorization', bearer(), 'Authorization', bearer()],
+      });
+      expect(res.status).toBe(400);
+      expect(res.headers['www-authenticate']).toBe(
+        'Bearer error="invalid_request", error_description="More than one Authorization header was sent"',
+      );
+      expect(res.text).toBe('More than one Authorization header was sent');
+    } finally {
+      await listening.close();
+    }
+  });
+
   it('renders 503 without a challenge when the keys are unavailable', async () => {
     const down = await startKeyServer({ keys: [keys.ES256] });
     down.setFault({ kind: 'down' });
@@ -143,6 +173,18 @@ describe('an app error handler', () => {
     expect(res.headers['www-authenticate']).toBe(
       'Bearer error="insufficient_scope", error_description="The access token lacks a required scope", scope="reports:read admin"',
     );
+  });
+});
+
+describe('a route requirement without a scope', () => {
+  // requireScope() would let every valid token through: a slip, refused when the route is
+  // defined, with a message saying what to do.
+  it.each([
+    ['requireScope()', () => requireScope()],
+    ['requireAnyScope()', () => requireAnyScope()],
+  ])('%s throws a ConfigurationError at startup', (_, define) => {
+    expect(define).toThrow(ConfigurationError);
+    expect(define).toThrow(/is empty; name at least one scope/);
   });
 });
 

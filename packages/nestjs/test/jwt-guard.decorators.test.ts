@@ -359,6 +359,15 @@ describe.each(PLATFORMS)('decorators on %s', (platform) => {
     );
   });
 
+  it.each([
+    ['@RequireScope()', () => RequireScope()],
+    ['@RequireAnyScope()', () => RequireAnyScope()],
+  ])('%s without a scope fails when the class is defined', (_, decorator) => {
+    // It would let every valid token through: a slip, never a policy.
+    expect(decorator).toThrow(ConfigurationError);
+    expect(decorator).toThrow(/is empty; name at least one scope/);
+  });
+
   describe('@Public() on a controller', () => {
     it('opens the handlers that ask for nothing', async () => {
       await get('/shop').expect(200, { anonymous: true });

@@ -1,5 +1,5 @@
 import { deepStrictEqual } from 'node:assert/strict';
-import { createSecretKey } from 'node:crypto';
+import { createPrivateKey, createSecretKey } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import {
@@ -735,6 +735,16 @@ export function conformanceCases(env: ConformanceEnv): ConformanceCase[] {
   // that only the header decides the answer.
   const withHeader = (header: Record<string, unknown>) =>
     me(() => signJwt(keys.ES256, claimsOf(env.token()), { header }));
+  // A payload JSON text signed as written (arrays, `null`, duplicates, numbers JSON.stringify
+  // cannot write) with the ES256 key under the default header, so only the text decides.
+  const withPayload = (text: () => string) => me(() => signJwt(keys.ES256, text()));
+  const payloadText = (claims: Record<string, unknown> = {}) =>
+    JSON.stringify(claimsOf(env.token(claims)));
+  // A key the issuer never published, as an attacker holds one.
+  const attacker = createTestKey('ES256', { kid: 'conformance-attacker' });
+  const byAttacker = (header: Record<string, unknown>) =>
+    me(() => signJwt(attacker, claimsOf(env.token()), { header }));
+  const strictMode = () => env.options({ strict: true });
   // ECDSA signatures are random: a few tries give one that spells differently in base64 and
   // base64url (one in 15 has neither "-" nor "_").
   const signatureWithDashOrUnderscore = (): string => {
@@ -811,6 +821,55 @@ export function conformanceCases(env: ConformanceEnv): ConformanceCase[] {
       refused('ERR_LIFETIME_EXCEEDED'),
       () => env.options({ maxLifetimeSeconds: 600 }),
     ),
+    // A far-future exp is still bounded by the lifetime cap, measured from iat.
+    row(
+      'exp 1e308 (far future) → 401 lifetime',
+      me(() => env.token({ exp: 1e308 })),
+      refused('ERR_LIFETIME_EXCEEDED'),
+    ),
+    // RFC 7519 §2: a NumericDate is a JSON number, and a finite one.
+    row(
+      'exp as a string → 401',
+      me(() => env.token({ exp: String(now + 900) })),
+      refused('ERR_CLAIM_INVALID'),
+    ),
+    row(
+      'exp 1e400 (Infinity once parsed) → 401',
+      withPayload(() => payloadText().replace(/"exp":\d+/, '"exp":1e400')),
+      refused('ERR_CLAIM_INVALID'),
+    ),
+    // The default clock tolerance is 5 s, as for exp and nbf.
+    row(
+      'iat 5 s in the future, within the clock tolerance → 200',
+      me(() => env.token({ iat: now + 5 })),
+      ok(),
+    ),
+    row(
+      'iat 6 s in the future → 401',
+      me(() => env.token({ iat: now + 6 })),
+      refused('ERR_TOKEN_NOT_YET_VALID'),
+    ),
+    // RFC 9068 §2.2: exp, iat and sub are required.
+    row(
+      'no exp → 401',
+      me(() => env.token({ exp: undefined })),
+      refused('ERR_CLAIM_MISSING'),
+    ),
+    row(
+      'no iat → 401',
+      me(() => env.token({ iat: undefined })),
+      refused('ERR_CLAIM_MISSING'),
+    ),
+    row(
+      'no sub → 401',
+      me(() => env.token({ sub: undefined })),
+      refused('ERR_CLAIM_MISSING'),
+    ),
+    row(
+      'sub as a number → 401',
+      me(() => env.token({ sub: 42 })),
+      refused('ERR_CLAIM_INVALID'),
+    ),
     row(
       'issued within maxTokenAgeSeconds → 200',
       me(() => env.token({ iat: now - 200, exp: now + 600 })),
@@ -858,6 +917,19 @@ export function conformanceCases(env: ConformanceEnv): ConformanceCase[] {
       ),
       refused('ERR_ALGORITHM_NOT_ALLOWED'),
     ),
+    // Algorithm names are case-sensitive (RFC 7515 §4.1.1): no casing of "none" is a way in.
+    ...['None', 'NONE', 'nOnE'].flatMap((alg) => [
+      row(
+        `alg ${alg} with an empty signature → 401`,
+        me(() => signRaw(JSON.stringify({ alg, typ: 'at+jwt' }), payloadText(), { alg: 'none' })),
+        refused('ERR_TOKEN_MALFORMED'),
+      ),
+      row(
+        `alg ${alg} with a signature → 401`,
+        me(() => signJwt(keys.ES256, claimsOf(env.token()), { header: { alg }, signAs: 'ES256' })),
+        refused('ERR_ALGORITHM_NOT_ALLOWED'),
+      ),
+    ]),
     // CVE-2016-10555 class: the RSA public key (PEM) used as an HMAC secret.
     row(
       'HS256 signed with the public key → 401',
@@ -894,6 +966,48 @@ export function conformanceCases(env: ConformanceEnv): ConformanceCase[] {
       me(() => env.token({}, createTestKey('ES256', { kid: 'conformance-unknown-kid' }))),
       refused('ERR_KEY_NOT_FOUND'),
     ),
+    // The kid is only a lookup key, never a path or a query: signed by the trusted key, a kid
+    // that would reach another key through a file system or a database finds none.
+    row(
+      'kid with a path traversal → 401 no key',
+      withHeader({ kid: '../../etc/passwd' }),
+      refused('ERR_KEY_NOT_FOUND'),
+    ),
+    row(
+      'kid with an SQL injection → 401 no key',
+      withHeader({ kid: "' OR 1=1 --" }),
+      refused('ERR_KEY_NOT_FOUND'),
+    ),
+    // RFC 8725 §3.10: keys come from the configuration, never from the token. Without a kid
+    // the trusted keys are tried, and the attacker's embedded key is not among them.
+    row(
+      'header jwk of the attacker’s signing key, no kid → 401 bad signature',
+      byAttacker({ kid: undefined, jwk: attacker.jwk }),
+      refused('ERR_SIGNATURE_INVALID'),
+    ),
+    row(
+      'header x5c of the attacker’s signing certificate, no kid → 401 bad signature',
+      me(() => {
+        const { client } = env.certificates;
+        return signJwt(keys.ES256, claimsOf(env.token()), {
+          header: { kid: undefined, x5c: [client.der.toString('base64')] },
+          signingKey: createPrivateKey(client.keyPem),
+        });
+      }),
+      refused('ERR_SIGNATURE_INVALID'),
+    ),
+    // Signed by the attacker's key under its own kid, which only the configured JWKS is
+    // searched for: no key, and nothing fetched from the URL.
+    row(
+      'header jku naming the attacker’s JWKS → 401 no key',
+      byAttacker({ jku: 'https://evil.example/jwks.json' }),
+      refused('ERR_KEY_NOT_FOUND'),
+    ),
+    row(
+      'header x5u naming the attacker’s certificate → 401 no key',
+      byAttacker({ x5u: 'https://evil.example/cert.pem' }),
+      refused('ERR_KEY_NOT_FOUND'),
+    ),
     row(
       'malformed token → 401',
       me(() => 'abc.def'),
@@ -916,6 +1030,37 @@ export function conformanceCases(env: ConformanceEnv): ConformanceCase[] {
       withHeader({ typ: 'dpop+jwt' }),
       refused('ERR_TYPE_INVALID'),
     ),
+    // RFC 9068 to the letter: `at+jwt` only, and client_id and jti required (§2.2).
+    row(
+      'strict: typ at+jwt → 200',
+      me(() => env.token()),
+      ok(),
+      strictMode,
+    ),
+    row(
+      'strict: typ JWT → 401 wrong type',
+      withHeader({ typ: 'JWT' }),
+      refused('ERR_TYPE_INVALID'),
+      strictMode,
+    ),
+    row(
+      'strict: no typ → 401 wrong type',
+      withHeader({ typ: undefined }),
+      refused('ERR_TYPE_INVALID'),
+      strictMode,
+    ),
+    row(
+      'strict: no client_id → 401',
+      me(() => env.token({ client_id: undefined })),
+      refused('ERR_CLAIM_MISSING'),
+      strictMode,
+    ),
+    row(
+      'strict: no jti → 401',
+      me(() => env.token({ jti: undefined })),
+      refused('ERR_CLAIM_MISSING'),
+      strictMode,
+    ),
     // RFC 7515 §4.1.11: an extension the recipient does not understand must be refused.
     row(
       'crit naming an unknown extension → 401',
@@ -934,6 +1079,59 @@ export function conformanceCases(env: ConformanceEnv): ConformanceCase[] {
           { alg: 'ES256', key: keys.ES256.signingKey },
         ),
       ),
+      refused('ERR_TOKEN_MALFORMED'),
+    ),
+    // The same name once escaped: JSON.parse reads both as "sub".
+    row(
+      'duplicate "sub" spelled with a \\u escape → 401',
+      withPayload(() => payloadText().replace(/}$/, ',"s\\u0075b":"admin"}')),
+      refused('ERR_TOKEN_MALFORMED'),
+    ),
+    row(
+      'duplicate member in a nested object of the payload → 401',
+      withPayload(() => payloadText().replace(/}$/, ',"org":{"id":"a","id":"b"}}')),
+      refused('ERR_TOKEN_MALFORMED'),
+    ),
+    // RFC 7515 §4: header names are unique too; here a parser keeping the first alg sees none.
+    row(
+      'duplicate "alg" in the header → 401',
+      me(() =>
+        signRaw(
+          JSON.stringify({ alg: 'ES256', typ: 'at+jwt', kid: keys.ES256.kid }).replace(
+            /^{/,
+            '{"alg":"none",',
+          ),
+          payloadText(),
+          { alg: 'ES256', key: keys.ES256.signingKey },
+        ),
+      ),
+      refused('ERR_TOKEN_MALFORMED'),
+    ),
+    // RFC 7519 §4: the claims set is a JSON object.
+    row(
+      'payload a JSON array → 401',
+      withPayload(() => `[${payloadText()}]`),
+      refused('ERR_TOKEN_MALFORMED'),
+    ),
+    row(
+      'payload null → 401',
+      withPayload(() => 'null'),
+      refused('ERR_TOKEN_MALFORMED'),
+    ),
+    // maxJsonDepth bounds nesting: 16 levels by default, the claims set itself the first.
+    row(
+      'claims nested 16 levels deep → 200',
+      me(() => env.token({ deep: nested(15) })),
+      ok(),
+    ),
+    row(
+      'claims nested 17 levels deep → 401',
+      me(() => env.token({ deep: nested(16) })),
+      refused('ERR_TOKEN_MALFORMED'),
+    ),
+    row(
+      'header nested 17 levels deep → 401',
+      withHeader({ deep: nested(16) }),
       refused('ERR_TOKEN_MALFORMED'),
     ),
     // RFC 7518 §3.4: ES* signatures are raw r‖s; DER is what another library might accept.
@@ -1783,6 +1981,13 @@ const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012345678
 function withTrailingBit(segment: string): string {
   const last = BASE64URL.indexOf(segment.slice(-1));
   return `${segment.slice(0, -1)}${BASE64URL[last | 1] ?? ''}`;
+}
+
+/** `depth` arrays, each inside the next: `[[…[]…]]`. */
+function nested(depth: number): unknown {
+  let value: unknown = [];
+  for (let level = 1; level < depth; level++) value = [value];
+  return value;
 }
 
 function claimsOf(token: string): Record<string, unknown> {

@@ -54,6 +54,21 @@ export function isTrustedKeyUrl(value: string): boolean {
     return false;
   }
   if (url.username !== '' || url.password !== '') return false;
+  return isPotentiallyTrustworthy(url);
+}
+
+/**
+ * Whether a URL's origin is "potentially trustworthy" (W3C Secure Contexts §3.1, for the
+ * schemes a server meets): HTTPS, or plain HTTP on loopback. A network attacker can serve
+ * pages at any other plain-HTTP origin, the API's own host name included.
+ *
+ * @example
+ * ```ts
+ * isPotentiallyTrustworthy(new URL('http://localhost:5173')); // true
+ * isPotentiallyTrustworthy(new URL('http://api.example')); // false
+ * ```
+ */
+export function isPotentiallyTrustworthy(url: URL): boolean {
   if (url.protocol === 'https:') return true;
   return url.protocol === 'http:' && LOOPBACK_HOSTS.test(url.hostname);
 }

@@ -203,8 +203,20 @@ export function createRemoteKeySource(options: RemoteKeySourceOptions): KeySourc
     select(kid, algorithm) {
       const current = usableSet();
       const found = current?.candidates(kid, algorithm);
-      if (found !== undefined && found.length > 0) return found;
-      return selectAfterMiss(current, kid, algorithm);
+      if (found === undefined || found.length === 0)
+        return selectAfterMiss(current, kid, algorithm);
+      // A kid that no key names, answered only by keys without a kid: the issuer may have
+      // rotated to a key not fetched yet. Look, under the same cooldown as any unknown kid,
+      // and keep the kid-less keys if the look finds nothing better or fails.
+      if (kid === undefined || current?.names(kid) !== false) return found;
+      if (inflight === undefined && inCooldown()) return found;
+      return refreshOrFail().then(
+        (refreshed) => {
+          const again = refreshed.candidates(kid, algorithm);
+          return again.length > 0 ? again : found;
+        },
+        () => found,
+      );
     },
     // Asked on every cache hit: a key set past stale-if-error takes its cached tokens with it,
     // and a set past max age starts its refresh even when only cached tokens arrive.

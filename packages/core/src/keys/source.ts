@@ -43,6 +43,8 @@ export interface KeySet {
   /** Matching keys: a key without `kid` matches any token; a token without `kid` any key. */
   candidates(kid: string | undefined, algorithm: Algorithm): readonly VerificationKey[];
   has(key: VerificationKey): boolean;
+  /** Whether some key carries exactly this `kid`. */
+  names(kid: string): boolean;
 }
 
 // A token without `kid` is tried against every fitting key; a bound keeps a crafted token from
@@ -69,6 +71,7 @@ export function createKeySet(keys: readonly VerificationKey[]): KeySet {
   return {
     keys,
     has: (key) => members.has(key),
+    names: (kid) => byKid.has(kid),
     candidates(kid, algorithm) {
       const pool = kid === undefined ? keys : [...(byKid.get(kid) ?? []), ...withoutKid];
       const result: VerificationKey[] = [];

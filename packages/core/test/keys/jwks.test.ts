@@ -121,6 +121,47 @@ describe('rotation', () => {
   });
 });
 
+describe('rotation from a key set whose keys have no kid', () => {
+  // A kid-less key may verify a token of any kid, but a kid that no key names may also be a
+  // key published since the last fetch: it is looked for, under the unknown-kid cooldown.
+  const kidless = (key: { jwk: Record<string, unknown> }) =>
+    Object.fromEntries(Object.entries(key.jwk).filter(([name]) => name !== 'kid'));
+
+  it('fetches a newly published key named by the token, instead of waiting for max age', async () => {
+    server.setKeys({ keys: [kidless(keys.ES256)] });
+    const guard = guardFor({ cooldownSeconds: 30 });
+    await guard.verify(mint().sign(keys.ES256, {}, { header: { kid: 'any' } }));
+    expect(server.hits.jwks).toBe(1);
+    const rotated = createTestKey('ES256', { kid: 'rotated' });
+    server.setKeys({ keys: [kidless(keys.ES256), rotated.jwk] });
+    clock.advanceSeconds(31);
+    await expect(guard.verify(mint().sign(rotated))).resolves.toMatchObject({
+      header: expect.objectContaining({ kid: 'rotated' }),
+    });
+    expect(server.hits.jwks).toBe(2);
+  });
+
+  it('keeps verifying with the kid-less keys, one fetch per cooldown, under a flood of kids', async () => {
+    server.setKeys({ keys: [kidless(keys.ES256)] });
+    const guard = guardFor({ cooldownSeconds: 30 });
+    await guard.verify(mint().sign(keys.ES256));
+    clock.advanceSeconds(31);
+    const answers = await Promise.all(
+      Array.from({ length: 200 }, (_, i) =>
+        guard.verify(mint().sign(keys.ES256, { jti: `k-${i}` }, { header: { kid: randomUUID() } })),
+      ),
+    );
+    expect(answers).toHaveLength(200);
+    expect(server.hits.jwks).toBe(2);
+    // The key server down: the kid-less keys still answer, no 503.
+    server.setFault({ kind: 'down' });
+    clock.advanceSeconds(31);
+    await expect(
+      guard.verify(mint().sign(keys.ES256, {}, { header: { kid: 'after-outage' } })),
+    ).resolves.toMatchObject({ subject: 'user-1' });
+  });
+});
+
 describe('penalty box on unknown kid', () => {
   // aws-jwt-verify's penalty box: random kids are free for an attacker to mint, so each
   // must not cost a fetch from the IdP.
