@@ -57,8 +57,8 @@ function rawVerifier(alg, key, token) {
 
 // What no JWT verifier can skip, written the obvious way with Node's own decoders: check the
 // alphabet, decode, parse the claims, verify. No header, no key lookup, no claim rules: not a
-// usable verifier. (The guard decodes base64url with a loop of its own, which is faster next
-// to a signature check than Buffer.from(…, 'base64url'), so it can come out ahead of this.)
+// usable verifier. (The guard skips the alphabet regex, checking each segment by re-encoding
+// it instead, so on cheap signatures it can come close to this.)
 function minimalVerifier(alg, key, token) {
   if (alg.startsWith('HS')) return undefined;
   const hash = alg === 'EdDSA' ? null : `sha${alg.slice(2)}`;

@@ -4,6 +4,7 @@ export type { DpopOptions } from './dpop/options.js';
 export type { MtlsOptions } from './mtls.js';
 export {
   createResourceMetadataHandler,
+  isResourceMetadataRequest,
   type ResourceMetadata,
   type ResourceMetadataHandler,
   type ResourceMetadataOptions,

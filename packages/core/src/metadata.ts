@@ -216,8 +216,24 @@ export type ResourceMetadataHandler = (
  */
 export function createResourceMetadataHandler(metadata: ResourceMetadata): ResourceMetadataHandler {
   return function protectedResourceMetadata(req, res, next) {
-    const path = req.url?.split('?', 1)[0];
-    if (path !== metadata.path || (req.method !== 'GET' && req.method !== 'HEAD')) next();
+    if (!isResourceMetadataRequest(metadata, req.method, req.url)) next();
     else res.writeHead(200, metadata.headers).end(metadata.body);
   };
+}
+
+/**
+ * Whether a request asks for the document: GET or HEAD at its `path`, with any query. For an
+ * adapter that writes the answer through its framework.
+ *
+ * @example
+ * ```ts
+ * if (isResourceMetadataRequest(metadata, ctx.method, ctx.url)) ctx.body = metadata.body;
+ * ```
+ */
+export function isResourceMetadataRequest(
+  metadata: ResourceMetadata,
+  method: string | undefined,
+  url: string | undefined,
+): boolean {
+  return (method === 'GET' || method === 'HEAD') && url?.split('?', 1)[0] === metadata.path;
 }

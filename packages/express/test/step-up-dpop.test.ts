@@ -2,13 +2,8 @@
 // refusals through an app's error handler with every header of the refusal, and the
 // DPoP-Nonce of accepted requests. The shared answers are the conformance matrix's.
 import { createServer } from 'node:http';
-import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
-import {
-  ConfigurationError,
-  isJwtGuardError,
-  type DpopOptions,
-  type GuardOptions,
-} from '@jwt-guard/core';
+import express, { type RequestHandler } from 'express';
+import { ConfigurationError, type DpopOptions, type GuardOptions } from '@jwt-guard/core';
 import { jwtGuard, requireAcr, requireAuthAge, requireDpop } from '@jwt-guard/express';
 import {
   createDpopKey,
@@ -22,6 +17,7 @@ import {
   type LoopbackServer,
   type TestResponse,
 } from '@jwt-guard/testkit';
+import { renderAuthErrors } from './render-auth-errors.js';
 
 const issuer = 'https://idp.example/';
 const audience = 'https://api.example/';
@@ -36,15 +32,6 @@ const nonces: DpopOptions = { ...dpop, nonce: { secret: 'express-test-nonce-secr
 
 const answer: RequestHandler = (req, res) => {
   res.json({ sub: req.auth.subject });
-};
-
-// The README's handler: status, every header of the refusal, and { error, code, message }.
-const renderAuthErrors: ErrorRequestHandler = (err, _req, res, next) => {
-  if (!isJwtGuardError(err)) {
-    next(err);
-    return;
-  }
-  res.status(err.status).set(err.headers).json(err);
 };
 
 let key: DpopKey;

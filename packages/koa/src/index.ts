@@ -2,6 +2,7 @@ import {
   ConfigurationError,
   createGuard,
   createRouteChecks,
+  isResourceMetadataRequest,
   type AuthContext,
   type ClaimPredicate,
   type ClaimValue,
@@ -193,7 +194,7 @@ export function protectedResourceMetadata(middleware: GuardMiddleware): Middlewa
     );
   }
   return async function protectedResourceMetadata(ctx: Context, next: Next): Promise<void> {
-    if (ctx.path !== metadata.path || (ctx.method !== 'GET' && ctx.method !== 'HEAD')) {
+    if (!isResourceMetadataRequest(metadata, ctx.method, ctx.url)) {
       await next();
       return;
     }

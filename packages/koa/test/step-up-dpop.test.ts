@@ -5,12 +5,7 @@
 import { createServer } from 'node:http';
 import Koa, { type Middleware } from 'koa';
 import Router from '@koa/router';
-import {
-  ConfigurationError,
-  isJwtGuardError,
-  type DpopOptions,
-  type GuardOptions,
-} from '@jwt-guard/core';
+import { ConfigurationError, type DpopOptions, type GuardOptions } from '@jwt-guard/core';
 import { jwtGuard, requireAcr, requireAuthAge, requireDpop } from '@jwt-guard/koa';
 import {
   createDpopKey,
@@ -24,6 +19,7 @@ import {
   type LoopbackServer,
   type TestResponse,
 } from '@jwt-guard/testkit';
+import { renderAuthErrors } from './render-auth-errors.js';
 
 const issuer = 'https://idp.example/';
 const audience = 'https://api.example/';
@@ -38,18 +34,6 @@ const nonces: DpopOptions = { ...dpop, nonce: { secret: 'koa-test-nonce-secret-o
 
 const answer: Middleware = (ctx) => {
   ctx.body = { sub: ctx.state.auth.subject };
-};
-
-// The README's handler: status, every header of the refusal, and { error, code, message }.
-const renderAuthErrors: Middleware = async (ctx, next) => {
-  try {
-    await next();
-  } catch (err) {
-    if (!isJwtGuardError(err)) throw err;
-    ctx.status = err.status;
-    ctx.set(err.headers);
-    ctx.body = err;
-  }
 };
 
 let key: DpopKey;
