@@ -65,6 +65,10 @@ export interface Credentials {
 
 // RFC 6750 §2.1 b64token.
 const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
+const FIELD_WHITESPACE = /^[\t ]+|[\t ]+$/g;
+const LEADING_SPACES = /^ +/;
+// A scheme we read, run into its credentials by something other than a token character.
+const OUR_SCHEME_MISJOINED = /^(?:bearer|dpop)[^!#$%&'*+.^_`|~0-9a-z-]/i;
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 function fromAuthorization(
@@ -76,7 +80,10 @@ function fromAuthorization(
   if (values.length === 0) return undefined;
   // Two headers may be read differently by a proxy and by us: refuse instead of guessing.
   if (values.length > 1) throw new JwtGuardError('ERR_MULTIPLE_AUTHORIZATION');
-  const value = (values[0] as string).trim();
+  // RFC 9110 §11.4: `auth-scheme [ 1*SP token68 ]`, with only the field's own whitespace
+  // (SP, HTAB) around it. JavaScript's trim() also eats NBSP and BOM, which a proxy that
+  // follows the grammar would not: two readings of one header are refused, never guessed.
+  const value = (values[0] as string).replace(FIELD_WHITESPACE, '');
   const space = value.indexOf(' ');
   const scheme = space === -1 ? value : value.slice(0, space);
   // RFC 9110 §11.1: the scheme is case-insensitive. Another scheme (Basic, or DPoP when DPoP
@@ -84,8 +91,15 @@ function fromAuthorization(
   const lower = scheme.toLowerCase();
   const kind: PresentationScheme | undefined =
     lower === 'bearer' ? 'Bearer' : lower === 'dpop' && dpop ? 'DPoP' : undefined;
-  if (kind === undefined) return undefined;
-  const credentials = space === -1 ? '' : value.slice(space + 1).trimStart();
+  if (kind === undefined) {
+    // `Bearer<TAB>token`, `Bearer<NBSP>token`: our scheme with a separator the grammar does
+    // not allow is a malformed credential, not an anonymous request.
+    if (OUR_SCHEME_MISJOINED.test(scheme) && (dpop || !/^dpop/i.test(scheme))) {
+      throw new JwtGuardError('ERR_AUTHORIZATION_MALFORMED');
+    }
+    return undefined;
+  }
+  const credentials = space === -1 ? '' : value.slice(space + 1).replace(LEADING_SPACES, '');
   if (credentials.length > maxBytes) throw new JwtGuardError('ERR_TOKEN_TOO_LARGE');
   if (!B64TOKEN.test(credentials)) throw new JwtGuardError('ERR_AUTHORIZATION_MALFORMED');
   return { token: credentials, scheme: kind };

@@ -69,18 +69,21 @@ describe('the Authorization header (RFC 6750 §2.1)', () => {
     expect(error.code).toBe('ERR_MULTIPLE_AUTHORIZATION');
   });
 
-  it.each(['Basic dXNlcjpwYXNz', `Digest ${token}`, `Token ${token}`, `Bearer-${token}`])(
-    'another scheme (%s) is no bearer credential → 401 ERR_TOKEN_MISSING',
-    async (value) => {
-      const error = await refusalOf(guard.authenticate(withHeaders(['Authorization', value])));
-      expect({ code: error.code, status: error.status }).toEqual({
-        code: 'ERR_TOKEN_MISSING',
-        status: 401,
-      });
-      // RFC 6750 §3.1: no error attribute when no bearer credentials were sent.
-      expect(error.headers['WWW-Authenticate']).toBe('Bearer');
-    },
-  );
+  it.each([
+    'Basic dXNlcjpwYXNz',
+    `Digest ${token}`,
+    `Token ${token}`,
+    `Bearer-${token}`,
+    'Basic\tdXNlcjpwYXNz',
+  ])('another scheme (%s) is no bearer credential → 401 ERR_TOKEN_MISSING', async (value) => {
+    const error = await refusalOf(guard.authenticate(withHeaders(['Authorization', value])));
+    expect({ code: error.code, status: error.status }).toEqual({
+      code: 'ERR_TOKEN_MISSING',
+      status: 401,
+    });
+    // RFC 6750 §3.1: no error attribute when no bearer credentials were sent.
+    expect(error.headers['WWW-Authenticate']).toBe('Bearer');
+  });
 
   it.each([
     'Bearer',
@@ -89,6 +92,14 @@ describe('the Authorization header (RFC 6750 §2.1)', () => {
     `Bearer ${token} extra`,
     `Bearer ${token},x`,
     'Bearer "abc"',
+    // RFC 9110 §11.4: one or more SP, nothing else, between scheme and token; a proxy that
+    // follows the grammar would read these otherwise than trim() does.
+    `Bearer\t${token}`,
+    `Bearer \t${token}`,
+    `Bearer\u00a0${token}`,
+    `Bearer \u00a0${token}`,
+    `Bearer ${token}\u00a0`,
+    `Bearer \ufeff${token}`,
   ])('%j → 400 ERR_AUTHORIZATION_MALFORMED', async (value) => {
     const error = await refusalOf(guard.authenticate(withHeaders(['Authorization', value])));
     expect({ code: error.code, status: error.status }).toEqual({

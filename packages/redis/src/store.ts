@@ -231,8 +231,10 @@ export function createRedisStore(options: RedisStoreOptions): RedisTokenStore {
       });
     },
     isRevoked(claims) {
-      if (!sync.healthy) throw sync.failure();
+      // A revocation this instance holds stays true while Redis is away: only what it cannot
+      // know is a store failure (503, or served under storeUnavailable: 'allow').
       if (local.isRevoked(claims, now())) return true;
+      if (!sync.healthy) throw sync.failure();
       // The set could not hold everything: what it does not hold, Redis still does.
       return sync.degraded ? isRevokedInRedis(client, run, keys, claims) : false;
     },

@@ -286,8 +286,23 @@ export function startRevocationSync(options: RevocationSyncOptions): RevocationS
     }
   }
 
+  // When the subscriber's connection opened (TCP), for the watchdog below.
+  let connectedAtMs = now();
+
   async function heartbeat(): Promise<void> {
     local.sweep(now());
+    // ioredis bounds the TCP connect, not the ready check after it: a connection that a
+    // balancer or a half-dead node accepted and never answers would wait for ever, and the
+    // store with it. Past a command's deadline without `ready`, connect again.
+    if (
+      !healthy &&
+      subscriber.status === 'connect' &&
+      now() - connectedAtMs > options.commandTimeoutMs
+    ) {
+      connectedAtMs = now();
+      subscriber.disconnect(true);
+      return;
+    }
     if (!healthy || echo !== undefined) return;
     const mine = epoch;
     const token = String(++beats);
@@ -334,6 +349,9 @@ export function startRevocationSync(options: RevocationSyncOptions): RevocationS
     if (from !== channel) return;
     const target = decodeTarget(message);
     if (target !== undefined) announce(target);
+  });
+  subscriber.on('connect', () => {
+    connectedAtMs = now();
   });
   subscriber.on('ready', () => {
     if (!closed) void resync();

@@ -1,3 +1,4 @@
+import { connect, createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { createGuard, type Guard, type GuardEvent } from '@jwt-guard/core';
 import {
   createRedisStore,
@@ -30,6 +31,13 @@ const mint = createTokenFactory({
   clock: { nowMs: () => Date.now() },
 });
 
+// Every traffic loop still running: stopped after each test, also one whose assertion failed
+// halfway, so that Jest can exit.
+const runningLoops: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  await Promise.all(runningLoops.splice(0).map((stop) => stop()));
+});
+
 /** Verifies `token` again and again, recording each outcome, until stopped. */
 function traffic(guard: Guard, token: string) {
   const outcomes: string[] = [];
@@ -45,13 +53,12 @@ function traffic(guard: Guard, token: string) {
       await new Promise((resolve) => setTimeout(resolve, 2));
     }
   })();
-  return {
-    outcomes,
-    stop: async () => {
-      running = false;
-      await done;
-    },
+  const stop = async () => {
+    running = false;
+    await done;
   };
+  runningLoops.push(stop);
+  return { outcomes, stop };
 }
 
 describeServer('Redis stopped and restarted', () => {
@@ -109,6 +116,11 @@ describeServer('Redis stopped and restarted', () => {
     const closed = guardWith(store, 'reject');
     const open_ = guardWith(store, 'allow');
     const token = mint.sign(keys.ES256);
+    const known = mint.sign(keys.ES256, { jti: 'revoked-before' });
+    await store.revokeToken({
+      jti: 'revoked-before',
+      expiresAt: Math.floor(Date.now() / 1000) + 60,
+    });
     const strict = traffic(closed.guard, token);
     const lenient = traffic(open_.guard, token);
     await waitUntil('traffic to flow', () => strict.outcomes.length > 0);
@@ -123,6 +135,16 @@ describeServer('Redis stopped and restarted', () => {
     await expect(
       store.revokeToken({ jti: 'during', expiresAt: Math.floor(Date.now() / 1000) + 30 }),
     ).rejects.toMatchObject({ name: 'RedisStoreError', code: 'ERR_REDIS_UNAVAILABLE' });
+    // What this instance knows is revoked stays refused, also where unknown tokens are allowed:
+    // revoked before the outage, or here during it.
+    for (const revoked of [known, mint.sign(keys.ES256, { jti: 'during' })]) {
+      for (const guard of [closed.guard, open_.guard]) {
+        expect(await guard.verify(revoked).catch((e: unknown) => e)).toMatchObject({
+          code: 'ERR_TOKEN_REVOKED',
+          status: 401,
+        });
+      }
+    }
     const replay = await closed.guard.verify(mint.sign(keys.ES256)).catch((e: unknown) => e);
     expect(replay).toMatchObject({ code: 'ERR_STORE_UNAVAILABLE', status: 503 });
     const allowed = await open_.guard.verify(token);
@@ -181,5 +203,66 @@ describeServer('Redis stopped and restarted', () => {
     }
     await waitUntil('the store to resynchronise', () => store.healthy);
     expect(store.isRevoked({ iss: ISSUER, jti: 'any' })).toBe(false);
+  });
+  it('connects its subscriber again when a new connection is accepted but never answered', async () => {
+    // A balancer in front of a dead node: it accepts connections and swallows what they send.
+    // ioredis bounds the TCP connect, not the ready check after it.
+    const server = redis as RedisServerProcess;
+    const pairs = new Set<Socket>();
+    let blackhole = false;
+    const proxy = createNetServer((socket) => {
+      pairs.add(socket);
+      socket.on('close', () => pairs.delete(socket));
+      socket.on('error', () => undefined);
+      if (blackhole) return; // accepted, read, never answered
+      const upstream = connect(server.port, '127.0.0.1');
+      pairs.add(upstream);
+      upstream.on('close', () => {
+        pairs.delete(upstream);
+        socket.destroy();
+      });
+      upstream.on('error', () => undefined);
+      socket.on('close', () => upstream.destroy());
+      socket.pipe(upstream).pipe(socket);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const proxyPort = (proxy.address() as AddressInfo).port;
+    try {
+      const options = {
+        enableOfflineQueue: false,
+        maxRetriesPerRequest: 1,
+        retryStrategy: () => 50,
+      };
+      const client = new Redis(server.url, options);
+      clients.push(client);
+      // Only the store's own subscriber connection goes through the balancer.
+      Object.assign(client, {
+        duplicate: () => new Redis(`redis://127.0.0.1:${proxyPort}`, options),
+      });
+      const events = createEventRecorder<RedisStoreEvent>();
+      const store = createRedisStore({
+        client,
+        keyPrefix: uniqueKeyPrefix('outage'),
+        onEvent: events.listener,
+        heartbeatIntervalMs: 50,
+        commandTimeoutMs: 200,
+      });
+      stores.push(store);
+      await store.ready();
+
+      const lost = events.next('redis.sync_lost');
+      blackhole = true;
+      for (const socket of pairs) socket.destroy();
+      await lost;
+      // Long enough for the reconnection to be accepted and left unanswered.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(store.healthy).toBe(false);
+      blackhole = false;
+      await waitUntil('the store to resynchronise', () => store.healthy, 5000);
+      expect(store.isRevoked({ iss: ISSUER, jti: 'any' })).toBe(false);
+    } finally {
+      for (const socket of pairs) socket.destroy();
+      await new Promise((resolve) => proxy.close(resolve));
+    }
   });
 });

@@ -37,10 +37,15 @@ export function createJwksLocator(issuer: string, limits: FetchLimits): () => Pr
   return async () => {
     if (found !== undefined) return found;
     let lastError: unknown;
+    // One timeout for the whole discovery: an issuer that does not answer one URL in time
+    // must not cost the request the timeout once per URL.
+    const deadline = performance.now() + limits.timeoutMs;
     for (const url of discoveryUrls(issuer)) {
+      const timeoutMs = Math.floor(deadline - performance.now());
+      if (timeoutMs <= 0) break;
       let document: Record<string, unknown>;
       try {
-        document = await fetchJsonObject(url, limits);
+        document = await fetchJsonObject(url, { ...limits, timeoutMs });
       } catch (error) {
         lastError = error;
         continue;

@@ -122,6 +122,9 @@ export function createRemoteKeySource(options: RemoteKeySourceOptions): KeySourc
       emit({ type: 'keys.refreshed', source: options.label, keyCount: next.size });
     } catch (error) {
       lastAttemptFailed = true;
+      // The back-off runs from the failure, not the start: an issuer that answers after the
+      // timeout must not make every request of its outage wait the timeout again.
+      attemptedAtMs = clock.nowMs();
       emit({
         type: 'keys.refresh_failed',
         source: options.label,
@@ -173,9 +176,14 @@ export function createRemoteKeySource(options: RemoteKeySourceOptions): KeySourc
     kid: string | undefined,
     algorithm: Algorithm,
   ): Promise<readonly VerificationKey[]> {
-    if (current === undefined && inflight === undefined && lastAttemptFailed && inRetryBackoff()) {
+    if (
+      current === undefined &&
+      lastAttemptFailed &&
+      (inflight !== undefined || inRetryBackoff())
+    ) {
       // No keys and the issuer just failed us: answer at once instead of fetching again for
-      // every request of an outage.
+      // every request of an outage, or making each wait on the one retry in flight (a slow
+      // issuer would hold every request for its timeout).
       throw unavailable();
     }
     if (current === undefined || inflight !== undefined || !inCooldown()) {

@@ -85,6 +85,42 @@ describe.each<KeyMode>(['jwksUri', 'discovery'])('key server faults (keys by %s)
   );
 });
 
+describe('an issuer slower than the timeout', () => {
+  // Real time: the back-off and the timeout are measured against each other.
+  function realTimeGuard(mode: KeyMode) {
+    return createGuard({
+      issuer: server.issuer,
+      audience,
+      jwks: { timeoutMs: 1500, cooldownSeconds: 1 },
+      ...(mode === 'discovery' ? {} : { jwksUri: server.jwksUri }),
+    });
+  }
+  const realMint = () =>
+    createTokenFactory({ issuer: server.issuer, audience, clock: { nowMs: () => Date.now() } });
+
+  it('costs one timed-out fetch, then answers 503 at once during the back-off', async () => {
+    const guard = realTimeGuard('jwksUri');
+    server.setFault({ kind: 'slow', delayMs: 10_000 });
+    const token = realMint().sign(keys.ES256);
+    expect((await refusalOf(guard.verify(token))).code).toBe('ERR_KEYS_UNAVAILABLE');
+    // The back-off (1 s) runs from the failure, not from the start of the 1.5 s fetch.
+    expect((await refusalOf(guard.verify(token))).code).toBe('ERR_KEYS_UNAVAILABLE');
+    expect(server.hits.jwks).toBe(1);
+  });
+
+  it('gives discovery one timeout in all, not one per metadata URL', async () => {
+    // Both metadata URLs served: a guard that gave each its own timeout would try the second.
+    await server.close();
+    server = await startKeyServer({ keys: [keys.ES256], discovery: 'both' });
+    const guard = realTimeGuard('discovery');
+    server.setFault({ kind: 'slow', delayMs: 10_000 });
+    expect((await refusalOf(guard.verify(realMint().sign(keys.ES256)))).code).toBe(
+      'ERR_KEYS_UNAVAILABLE',
+    );
+    expect(server.hits.metadata).toBe(1);
+  });
+});
+
 describe('response size cap', () => {
   // A valid key set padded past the 256 KiB default: refused for its size alone, since the
   // same document is accepted once the cap is raised.
