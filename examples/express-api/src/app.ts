@@ -156,7 +156,7 @@ export function createOrdersApp(options: OrdersApiOptions): Express {
       res.status(400).json({ error: 'not_revocable', message: 'the token has no jti or exp' });
       return;
     }
-    await store.revokeToken({ jti, expiresAt: exp });
+    await store.revokeToken({ jti, expiresAt: exp, iss: target.issuer });
     res.json({ revoked: jti });
   });
 

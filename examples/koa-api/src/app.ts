@@ -142,7 +142,7 @@ export function createOrdersApp(options: OrdersApiOptions): Koa {
       ctx.body = { error: 'not_revocable', message: 'the token has no jti or exp' };
       return;
     }
-    await store.revokeToken({ jti, expiresAt: exp });
+    await store.revokeToken({ jti, expiresAt: exp, iss: target.issuer });
     ctx.body = { revoked: jti };
   });
   app.use(api.routes());

@@ -149,7 +149,7 @@ class RevocationsController {
         message: 'the token has no jti or exp',
       });
     }
-    await this.store.revokeToken({ jti, expiresAt: exp });
+    await this.store.revokeToken({ jti, expiresAt: exp, iss: target.issuer });
     return { revoked: jti };
   }
 }

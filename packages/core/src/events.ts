@@ -17,6 +17,12 @@ export interface TokenAcceptedEvent {
   readonly alg: string;
   /** Whether the verified-token cache answered (no signature check ran). */
   readonly cached: boolean;
+  /**
+   * `'ignored'` when the token was verified as data with `verify(token, { senderConstraint:
+   * 'ignore' })` (a revocation endpoint's target), so its binding was not checked; absent
+   * when the token was accepted as a credential.
+   */
+  readonly senderConstraint?: 'ignored';
 }
 
 /**

@@ -67,8 +67,10 @@ export interface Credentials {
 const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
 const FIELD_WHITESPACE = /^[\t ]+|[\t ]+$/g;
 const LEADING_SPACES = /^ +/;
-// A scheme we read, run into its credentials by something other than a token character.
+// A scheme we read, run into its credentials by something other than a token character (or
+// preceded by whitespace that is not the field's own, which trim() would remove).
 const OUR_SCHEME_MISJOINED = /^(?:bearer|dpop)[^!#$%&'*+.^_`|~0-9a-z-]/i;
+const LEADING_NON_FIELD_WHITESPACE = /^[\s\ufeff]+/;
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 function fromAuthorization(
@@ -94,7 +96,8 @@ function fromAuthorization(
   if (kind === undefined) {
     // `Bearer<TAB>token`, `Bearer<NBSP>token`: our scheme with a separator the grammar does
     // not allow is a malformed credential, not an anonymous request.
-    if (OUR_SCHEME_MISJOINED.test(scheme) && (dpop || !/^dpop/i.test(scheme))) {
+    const loose = value.replace(LEADING_NON_FIELD_WHITESPACE, '');
+    if (OUR_SCHEME_MISJOINED.test(loose) && (dpop || !/^dpop/i.test(loose))) {
       throw new JwtGuardError('ERR_AUTHORIZATION_MALFORMED');
     }
     return undefined;

@@ -86,7 +86,10 @@ export interface Guard<A extends AuthContext | undefined = AuthContext> {
  * ```ts
  * // An admin endpoint revoking a stolen DPoP-bound token: no proof comes with it.
  * const target = await guard.verify(body.token, { senderConstraint: 'ignore' });
- * await store.revokeToken({ jti: target.claims.jti!, expiresAt: target.claims.exp! });
+ * const { jti, exp } = target.claims;
+ * if (jti !== undefined && exp !== undefined) {
+ *   await store.revokeToken({ jti, expiresAt: exp, iss: target.issuer });
+ * }
  * ```
  */
 export interface VerifyOptions {
@@ -216,7 +219,7 @@ export function createGuard(options: GuardOptions): Guard<AuthContext | undefine
       : guardError.withChallenge(resolved.challenge, { scheme: facts.scheme });
   }
 
-  function accepted(context: AuthContext, cached: boolean): AuthContext {
+  function accepted(context: AuthContext, cached: boolean, asData: boolean): AuthContext {
     if (listening) {
       const { claims } = context;
       emit({
@@ -227,6 +230,8 @@ export function createGuard(options: GuardOptions): Guard<AuthContext | undefine
         kid: identifier(context.header.kid),
         alg: context.header.alg as string,
         cached,
+        // An audit log must tell a token inspected as data from one used without its proof.
+        ...(asData ? { senderConstraint: 'ignored' as const } : {}),
       });
     }
     return context;
@@ -313,11 +318,12 @@ export function createGuard(options: GuardOptions): Guard<AuthContext | undefine
     // belongs to this request, never to the cache. Only then is the token accepted, so an
     // audit log never shows a request as accepted and refused at once.
     return then(admitted, (context) => {
-      const checked = request === TOKEN_AS_DATA ? undefined : checkSender(request, context, scheme);
+      const asData = request === TOKEN_AS_DATA;
+      const checked = asData ? undefined : checkSender(request, context, scheme);
       const cached = hit !== undefined;
       return checked === undefined
-        ? accepted(context, cached)
-        : checked.then(() => accepted(context, cached));
+        ? accepted(context, cached, asData)
+        : checked.then(() => accepted(context, cached, asData));
     });
   }
 

@@ -159,10 +159,6 @@ export interface MemoryTokenStore extends TokenStore {
 
 /** Entries that expire, bounded; full means refusing, never forgetting a live entry. */
 interface ExpiringSet {
-  /** Key → expiry (ms), for a set that evicts by a policy of its own. */
-  readonly entries: Map<string, number>;
-  /** Makes room for one more entry if expired ones can go; whether there is room now. */
-  room(nowMs: number): boolean;
   /** Adds or extends an entry; throws a RangeError when full of live entries. */
   put(key: string, expiryMs: number, nowMs: number): void;
   /** Whether the entry is live; drops it if it expired. */
@@ -196,8 +192,6 @@ function createExpiringSet(maxEntries: number, onDrop: (key: string) => void): E
   }
 
   return {
-    entries,
-    room,
     put(key, expiryMs, nowMs) {
       const known = entries.get(key);
       // Evicting a live revocation would bring a revoked token back: refuse instead, loudly.
@@ -223,78 +217,94 @@ function createExpiringSet(maxEntries: number, onDrop: (key: string) => void): E
 }
 
 /**
- * One-time keys, bounded without ever accepting a replay and without failing every use once
- * full. Past the bound the key that expires soonest is forgotten, and from then on every key
- * that expires no later than the latest forgotten one is refused as possibly used: a replay of
- * a forgotten key always is. A flood of fresh keys (DPoP proofs of one client, say) thus costs
- * only the keys closest to their expiry, not a 503 for every client.
+ * One-time keys, bounded without ever accepting a replay. Expired keys leave through a
+ * min-heap of expiries, so no call scans the set. Past the bound, the key that expires
+ * soonest is forgotten to make room for one that expires later, and from then on every key
+ * that expires no later than the latest forgotten one is refused as possibly used (a replay
+ * of a forgotten key always is). A flood of fresh keys (DPoP proofs of one client, say) thus
+ * costs only keys older than the ones it pushed out, not a 503 for every client. A key that
+ * would expire before everything held is refused (the store is full) rather than let it push
+ * out a longer-lived key and raise that bar for everyone.
  */
 function createOneTimeSet(maxEntries: number) {
-  const set = createExpiringSet(maxEntries, () => undefined);
-  // A min-heap of [expiry, key] over the entries; stale pairs (entry gone or extended) are
-  // skipped when they surface, and the heap is rebuilt before it holds twice the bound.
+  const entries = new Map<string, number>();
+  // A min-heap of [expiry, key] over the entries; a pair whose entry is gone is stale and
+  // skipped when it surfaces; the heap is rebuilt before it holds twice the bound.
   let heap: [number, string][] = [];
   let forgottenUntilMs = -Infinity;
+
+  const expiryAt = (i: number): number => (heap[i] as [number, string])[0];
 
   function push(pair: [number, string]): void {
     let i = heap.push(pair) - 1;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if ((heap[parent] as [number, string])[0] <= pair[0]) break;
+      if (expiryAt(parent) <= pair[0]) break;
       heap[i] = heap[parent] as [number, string];
       i = parent;
     }
     heap[i] = pair;
   }
 
-  function pop(): [number, string] | undefined {
-    const top = heap[0];
+  function pop(): void {
     const last = heap.pop();
-    if (top === undefined || last === undefined || heap.length === 0) return top;
+    if (last === undefined || heap.length === 0) return;
     let i = 0;
     for (;;) {
       const left = 2 * i + 1;
       if (left >= heap.length) break;
       const right = left + 1;
-      const child =
-        right < heap.length &&
-        (heap[right] as [number, string])[0] < (heap[left] as [number, string])[0]
-          ? right
-          : left;
-      if ((heap[child] as [number, string])[0] >= last[0]) break;
+      const child = right < heap.length && expiryAt(right) < expiryAt(left) ? right : left;
+      if (expiryAt(child) >= last[0]) break;
       heap[i] = heap[child] as [number, string];
       i = child;
     }
     heap[i] = last;
-    return top;
   }
 
-  function forgetSoonest(): void {
-    for (let pair = pop(); pair !== undefined; pair = pop()) {
-      const [expiry, key] = pair;
-      if (set.entries.get(key) !== expiry) continue;
-      set.entries.delete(key);
-      forgottenUntilMs = Math.max(forgottenUntilMs, expiry);
-      return;
+  /** The live pair that expires soonest, after dropping what expired by `nowMs`. */
+  function soonest(nowMs: number): [number, string] | undefined {
+    for (let top = heap[0]; top !== undefined; top = heap[0]) {
+      const [expiry, key] = top;
+      if (entries.get(key) !== expiry) pop();
+      else if (expiry <= nowMs) {
+        entries.delete(key);
+        pop();
+      } else return top;
     }
+    return undefined;
   }
 
   return {
-    /** `true` the first time `key` is consumed before `expiryMs`; never for a replay. */
+    /**
+     * `true` the first time `key` is consumed before `expiryMs`; `false` for a replay or a key
+     * that cannot be told from one; throws a RangeError when full of keys that outlive it.
+     */
     consume(key: string, expiryMs: number, nowMs: number): boolean {
-      if (expiryMs <= nowMs || expiryMs <= forgottenUntilMs || set.has(key, nowMs)) return false;
-      if (!set.room(nowMs)) forgetSoonest();
-      if (expiryMs <= forgottenUntilMs) return false;
+      const oldest = soonest(nowMs);
+      if (expiryMs <= nowMs || expiryMs <= forgottenUntilMs) return false;
+      const held = entries.get(key);
+      if (held !== undefined && held > nowMs) return false;
+      if (held === undefined && entries.size >= maxEntries) {
+        if (oldest === undefined || oldest[0] >= expiryMs) {
+          throw new RangeError(
+            `the memory token store is full (${maxEntries} live one-time keys); raise maxEntries or use a shared store`,
+          );
+        }
+        entries.delete(oldest[1]);
+        pop();
+        forgottenUntilMs = Math.max(forgottenUntilMs, oldest[0]);
+      }
       if (heap.length >= 2 * maxEntries) {
         heap = [];
-        for (const [k, e] of set.entries) push([e, k]);
+        for (const [k, e] of entries) push([e, k]);
       }
-      set.put(key, expiryMs, nowMs);
+      entries.set(key, expiryMs);
       push([expiryMs, key]);
       return true;
     },
     get size() {
-      return set.size;
+      return entries.size;
     },
   };
 }
@@ -306,8 +316,10 @@ function createOneTimeSet(maxEntries: number) {
  * Revocations and one-time keys are bounded separately (so a flood of one-time uses cannot
  * crowd out revocations). A live revocation is never evicted: when the bound is reached and
  * nothing has expired, revoking rejects with a RangeError. Past the bound of one-time keys the
- * one closest to its expiry is forgotten, and every key expiring no later is refused from then
- * on as possibly used (a replay is never accepted; the guard answers 401 replayed to those).
+ * one closest to its expiry is forgotten to hold one that expires later, and every key
+ * expiring no later is refused from then on as possibly used (a replay is never accepted; the
+ * guard answers 401 replayed to those); a key expiring before all held ones is refused with a
+ * RangeError (503).
  *
  * @example
  * ```ts

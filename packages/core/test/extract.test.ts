@@ -100,6 +100,8 @@ describe('the Authorization header (RFC 6750 §2.1)', () => {
     `Bearer \u00a0${token}`,
     `Bearer ${token}\u00a0`,
     `Bearer \ufeff${token}`,
+    `\u00a0Bearer ${token}`,
+    `\ufeffBearer ${token}`,
   ])('%j → 400 ERR_AUTHORIZATION_MALFORMED', async (value) => {
     const error = await refusalOf(guard.authenticate(withHeaders(['Authorization', value])));
     expect({ code: error.code, status: error.status }).toEqual({

@@ -358,6 +358,25 @@ describe('createMemoryStore', () => {
       expect(await bounded.consumeOnce('unseen-late', base + COUNT)).toBe(true);
     });
 
+    it('never lets a short-lived key push out a longer-lived one: full is full for it', async () => {
+      // One-time tokens valid for an hour fill the set; a DPoP proof (about a minute) arrives.
+      const bounded = createMemoryStore({ clock, maxEntries: 3, clockToleranceSeconds: 0 });
+      const hour = clock.nowSeconds() + 3600;
+      for (const key of ['ott-1', 'ott-2', 'ott-3']) {
+        expect(await bounded.consumeOnce(key, hour)).toBe(true);
+      }
+      await expect(bounded.consumeOnce('proof-1', clock.nowSeconds() + 70)).rejects.toThrow(
+        /the memory token store is full \(3 live one-time keys\)/,
+      );
+      // Nothing was forgotten, so nothing is refused for it later.
+      expect(bounded.size).toBe(3);
+      expect(await bounded.consumeOnce('ott-1', hour)).toBe(false);
+      clock.advanceSeconds(3601);
+      expect(await bounded.consumeOnce('proof-2', clock.nowSeconds() + 70)).toBe(true);
+      expect(await bounded.consumeOnce('ott-4', clock.nowSeconds() + 1200)).toBe(true);
+      expect(bounded.size).toBe(2);
+    });
+
     it('keeps accepting fresh one-time keys under a flood that fills the bound', async () => {
       // DPoP proofs: each remembered for the proof window; a client sending unique proofs as
       // fast as it can must not make every other client's proof fail.

@@ -60,6 +60,8 @@ export interface RedisStoreOptions {
    * How often the subscription proves itself by publishing an echo to itself, which catches
    * a connection that died without a TCP close (a partition); default 1000; 0 turns it off.
    * No message at all for `commandTimeoutMs` after an echo counts as a lost subscription.
+   * The same timer reconnects a subscription connection accepted but never ready; with 0,
+   * nothing does.
    */
   readonly heartbeatIntervalMs?: number;
   /** Wait before retrying a failed synchronisation; default 200. */

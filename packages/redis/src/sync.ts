@@ -286,8 +286,9 @@ export function startRevocationSync(options: RevocationSyncOptions): RevocationS
     }
   }
 
-  // When the subscriber's connection opened (TCP), for the watchdog below.
-  let connectedAtMs = now();
+  // When the subscriber's connection opened (TCP), for the watchdog below: monotonic time,
+  // not the injectable clock, since it measures a real connection.
+  let connectedAtMs = performance.now();
 
   async function heartbeat(): Promise<void> {
     local.sweep(now());
@@ -297,9 +298,9 @@ export function startRevocationSync(options: RevocationSyncOptions): RevocationS
     if (
       !healthy &&
       subscriber.status === 'connect' &&
-      now() - connectedAtMs > options.commandTimeoutMs
+      performance.now() - connectedAtMs > options.commandTimeoutMs
     ) {
-      connectedAtMs = now();
+      connectedAtMs = performance.now();
       subscriber.disconnect(true);
       return;
     }
@@ -351,7 +352,7 @@ export function startRevocationSync(options: RevocationSyncOptions): RevocationS
     if (target !== undefined) announce(target);
   });
   subscriber.on('connect', () => {
-    connectedAtMs = now();
+    connectedAtMs = performance.now();
   });
   subscriber.on('ready', () => {
     if (!closed) void resync();

@@ -37,8 +37,10 @@ export function createJwksLocator(issuer: string, limits: FetchLimits): () => Pr
   return async () => {
     if (found !== undefined) return found;
     let lastError: unknown;
-    // One timeout for the whole discovery: an issuer that does not answer one URL in time
-    // must not cost the request the timeout once per URL.
+    // One timeout for the metadata document, whichever URL serves it: an issuer that does
+    // not answer the first in time is not asked the second, so a request never waits the
+    // timeout once per URL. (The key set fetched next has a timeout of its own; the URL
+    // found is remembered, so that is the first load only.)
     const deadline = performance.now() + limits.timeoutMs;
     for (const url of discoveryUrls(issuer)) {
       const timeoutMs = Math.floor(deadline - performance.now());

@@ -216,8 +216,10 @@ export function createRemoteKeySource(options: RemoteKeySourceOptions): KeySourc
       // A kid that no key names, answered only by keys without a kid: the issuer may have
       // rotated to a key not fetched yet. Look, under the same cooldown as any unknown kid,
       // and keep the kid-less keys if the look finds nothing better or fails.
+      // A fetch already on its way (a routine refresh, another request's look) is not waited
+      // for: the kid-less keys answer meanwhile, and only the request that looks waits.
       if (kid === undefined || current?.names(kid) !== false) return found;
-      if (inflight === undefined && inCooldown()) return found;
+      if (inflight !== undefined || inCooldown()) return found;
       return refreshOrFail().then(
         (refreshed) => {
           const again = refreshed.candidates(kid, algorithm);

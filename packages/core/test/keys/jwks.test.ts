@@ -177,6 +177,24 @@ describe('rotation from a key set whose keys have no kid', () => {
     expect(server.hits.jwks).toBe(2);
   });
 
+  it('does not make a token of an unnamed kid wait for a refresh already on its way', async () => {
+    server.setKeys({ keys: [kidless(keys.ES256)] });
+    const guard = guardFor({ cooldownSeconds: 30, timeoutMs: 5000 });
+    await guard.verify(mint().sign(keys.ES256));
+    // Past max age: the next request starts a background refresh, which the issuer is slow
+    // to answer. Its token names a kid no key has: the kid-less key answers it at once.
+    server.setFault({ kind: 'slow', delayMs: 3000 });
+    clock.advanceSeconds(601);
+    const outcome = await Promise.race([
+      guard
+        .verify(mint().sign(keys.ES256, {}, { header: { kid: 'unnamed' } }))
+        .then(() => 'verified by the kid-less key'),
+      new Promise((resolve) => setTimeout(resolve, 1000, 'waited for the refresh')),
+    ]);
+    expect(outcome).toBe('verified by the kid-less key');
+    server.setFault(undefined);
+  });
+
   it('keeps verifying with the kid-less keys, one fetch per cooldown, under a flood of kids', async () => {
     server.setKeys({ keys: [kidless(keys.ES256)] });
     const guard = guardFor({ cooldownSeconds: 30 });
