@@ -139,15 +139,7 @@ export interface InteropEnv {
   close(): Promise<void>;
 }
 
-interface Started {
-  readonly server: AuthorizationServer;
-  readonly tls: ConformanceTls;
-  readonly ca: TestCertificate;
-  readonly certificate: TestCertificate;
-  readonly stranger: TestCertificate;
-  readonly dpopKey: DpopKey;
-  readonly otherKey: DpopKey;
-}
+type Started = Omit<InteropEnv, 'start' | 'close'>;
 
 /**
  * Creates the environment of the interop scenario.
