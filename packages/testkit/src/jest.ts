@@ -4,9 +4,21 @@ export { serveEach } from './serve-each.js';
 export { createInteropEnv, interopTests, type InteropEnv, type InteropHarness } from './interop.js';
 export { mtlsTests, type MtlsHarness, type RefusalMembers } from './mtls.js';
 export {
+  ordersApiTests,
+  type OrdersApiHarness,
+  type OrdersAppOptions,
+  type OrdersIssuer,
+} from './orders-api.js';
+export {
   RESOURCE_METADATA,
   resourceMetadataDocumentTests,
   resourceMetadataMiddlewareTests,
   type ResourceMetadataMiddlewareHarness,
   type ResourceMetadataServe,
 } from './resource-metadata.js';
+export {
+  dpopRequestHeaders,
+  STEP_UP_DPOP,
+  stepUpDpopTests,
+  type StepUpDpopHarness,
+} from './step-up-dpop.js';
