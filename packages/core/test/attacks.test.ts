@@ -5,8 +5,6 @@ import { inspect } from 'node:util';
 import {
   createGuard,
   defineRequirement,
-  describeError,
-  type ErrorCode,
   type GuardEvent,
   type GuardOptions,
 } from '@jwt-guard/core';
@@ -22,41 +20,21 @@ import {
   signJwt,
   signRaw,
   startKeyServer,
-  testKeys,
   type KeyServer,
   type TestKey,
 } from '@jwt-guard/testkit';
+import {
+  ISSUER,
+  AUDIENCE,
+  keys,
+  clock,
+  mint,
+  guardWith,
+  expectRefusal,
+  claimsJson,
+} from './token-refusal.js';
 
-const ISSUER = 'https://idp.example/';
-const AUDIENCE = 'https://api.example/';
-const keys = testKeys();
-const clock = createTestClock();
-const mint = createTokenFactory({ issuer: ISSUER, audience: AUDIENCE, clock });
 const now = clock.nowSeconds();
-
-function guardWith(options: Partial<GuardOptions> = {}) {
-  return createGuard({
-    issuer: ISSUER,
-    audience: AUDIENCE,
-    clock,
-    keys: [keys.ES256.jwk, keys.RS256.jwk, keys.EdDSA.jwk],
-    ...options,
-  });
-}
-
-function invalidToken(code: ErrorCode): string {
-  return `Bearer error="invalid_token", error_description="${describeError(code).text}"`;
-}
-
-async function expectRefusal(promise: Promise<unknown>, code: ErrorCode): Promise<void> {
-  const error = await refusalOf(promise);
-  expect({ code: error.code, status: error.status }).toEqual({ code, status: 401 });
-  expect(error.headers['WWW-Authenticate']).toBe(invalidToken(code));
-}
-
-function claimsJson(members: Record<string, unknown> = {}): string {
-  return JSON.stringify(mint.claims(members));
-}
 
 describe('alg none (CVE-2015-9235 class)', () => {
   const guard = guardWith();

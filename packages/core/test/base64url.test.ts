@@ -1,49 +1,22 @@
 // Canonical base64url (RFC 4648 §5, §3.5) in every segment of a compact JWS: each byte string
 // has exactly one accepted encoding, and it decodes to exactly the bytes that were signed.
 import fc from 'fast-check';
-import {
-  createGuard,
-  describeError,
-  isJwtGuardError,
-  type ErrorCode,
-  type GuardEvent,
-  type GuardOptions,
-} from '@jwt-guard/core';
+import { createGuard, isJwtGuardError, type GuardEvent } from '@jwt-guard/core';
 import {
   createEventRecorder,
-  createTestClock,
-  createTokenFactory,
   refusalOf,
   replaceSegment,
-  testKeys,
   type TestAlgorithm,
 } from '@jwt-guard/testkit';
-
-const issuer = 'https://idp.example/';
-const audience = 'https://api.example/';
-const keys = testKeys();
-const clock = createTestClock();
-const mint = createTokenFactory({ issuer, audience, clock });
-
-function guardWith(options: Partial<GuardOptions> = {}) {
-  return createGuard({
-    issuer,
-    audience,
-    clock,
-    keys: [keys.ES256.jwk, keys.RS256.jwk, keys.EdDSA.jwk],
-    ...options,
-  });
-}
-
-function invalidToken(code: ErrorCode): string {
-  return `Bearer error="invalid_token", error_description="${describeError(code).text}"`;
-}
-
-async function expectRefusal(promise: Promise<unknown>, code: ErrorCode): Promise<void> {
-  const error = await refusalOf(promise);
-  expect({ code: error.code, status: error.status }).toEqual({ code, status: 401 });
-  expect(error.headers['WWW-Authenticate']).toBe(invalidToken(code));
-}
+import {
+  AUDIENCE as audience,
+  ISSUER as issuer,
+  clock,
+  expectRefusal,
+  guardWith,
+  keys,
+  mint,
+} from './token-refusal.js';
 
 const runs = { numRuns: 300, plugins: [fc.timeout(5000)] };
 

@@ -1,45 +1,8 @@
 // The JSON texts of the header and the claims set: one object (RFC 7519 §7.2), no duplicate
 // member names (RFC 7515 §5.2, RFC 7519 §4), bounded nesting, UTF-8 (RFC 8259 §8.1).
-import { createGuard, describeError, type ErrorCode, type GuardOptions } from '@jwt-guard/core';
-import {
-  b64url,
-  createTestClock,
-  createTokenFactory,
-  refusalOf,
-  signBytes,
-  signRaw,
-  testKeys,
-} from '@jwt-guard/testkit';
 
-const ISSUER = 'https://idp.example/';
-const AUDIENCE = 'https://api.example/';
-const keys = testKeys();
-const clock = createTestClock();
-const mint = createTokenFactory({ issuer: ISSUER, audience: AUDIENCE, clock });
-
-function guardWith(options: Partial<GuardOptions> = {}) {
-  return createGuard({
-    issuer: ISSUER,
-    audience: AUDIENCE,
-    clock,
-    keys: [keys.ES256.jwk, keys.RS256.jwk, keys.EdDSA.jwk],
-    ...options,
-  });
-}
-
-function invalidToken(code: ErrorCode): string {
-  return `Bearer error="invalid_token", error_description="${describeError(code).text}"`;
-}
-
-async function expectRefusal(promise: Promise<unknown>, code: ErrorCode): Promise<void> {
-  const error = await refusalOf(promise);
-  expect({ code: error.code, status: error.status }).toEqual({ code, status: 401 });
-  expect(error.headers['WWW-Authenticate']).toBe(invalidToken(code));
-}
-
-function claimsJson(members: Record<string, unknown> = {}): string {
-  return JSON.stringify(mint.claims(members));
-}
+import { b64url, signBytes, signRaw } from '@jwt-guard/testkit';
+import { keys, guardWith, expectRefusal, claimsJson } from './token-refusal.js';
 
 describe('the payload must be a JSON object', () => {
   const guard = guardWith();

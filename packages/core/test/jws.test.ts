@@ -1,49 +1,10 @@
 // The three steps of compact JWS verification: decoding (RFC 7515 §7.1), the protected
 // header (RFC 7515 §4.1.11, RFC 7797), and the signature over the keys a source selects.
-import {
-  createGuard,
-  describeError,
-  type ErrorCode,
-  type GuardOptions,
-  type KeySource,
-  type VerificationKey,
-} from '@jwt-guard/core';
-import {
-  b64url,
-  bearerRequest,
-  createTestClock,
-  createTokenFactory,
-  refusalOf,
-  replaceSegment,
-  testKeys,
-} from '@jwt-guard/testkit';
+import type { KeySource, VerificationKey } from '@jwt-guard/core';
+import { b64url, bearerRequest, refusalOf, replaceSegment } from '@jwt-guard/testkit';
+import { keys, clock, mint, guardWith, expectRefusal } from './token-refusal.js';
 
-const ISSUER = 'https://idp.example/';
-const AUDIENCE = 'https://api.example/';
-const keys = testKeys();
-const clock = createTestClock();
-const mint = createTokenFactory({ issuer: ISSUER, audience: AUDIENCE, clock });
 const now = clock.nowSeconds();
-
-function guardWith(options: Partial<GuardOptions> = {}) {
-  return createGuard({
-    issuer: ISSUER,
-    audience: AUDIENCE,
-    clock,
-    keys: [keys.ES256.jwk, keys.RS256.jwk, keys.EdDSA.jwk],
-    ...options,
-  });
-}
-
-function invalidToken(code: ErrorCode): string {
-  return `Bearer error="invalid_token", error_description="${describeError(code).text}"`;
-}
-
-async function expectRefusal(promise: Promise<unknown>, code: ErrorCode): Promise<void> {
-  const error = await refusalOf(promise);
-  expect({ code: error.code, status: error.status }).toEqual({ code, status: 401 });
-  expect(error.headers['WWW-Authenticate']).toBe(invalidToken(code));
-}
 
 describe('compact serialization is strict (RFC 7515 §7.1, RFC 4648 §5)', () => {
   const guard = guardWith();
